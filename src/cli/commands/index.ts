@@ -1,0 +1,6 @@
+import type { Command } from 'commander';
+
+/** Every `kmf` subcommand, in help order. Each module exports `register(program)`. */
+export function registerCommands(_program: Command): void {
+  // Subcommands register here as they are built (mesos-sim, scheduler, sandbox, operator verbs).
+}
