@@ -1,0 +1,243 @@
+/**
+ * SimAgent running real command tasks: environment and sandbox, the command executor's update sequence,
+ * reliable delivery (one unacknowledged update per task), kill with grace period, health checks, crash.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { join } from 'node:path';
+import { commandTask, framework, isAlive, readEnvDump, startAgent, TERMINAL, type Harness } from '../helpers/sim-agent-harness.js';
+
+describe('SimAgent command tasks', () => {
+  let h: Harness;
+
+  before(async () => {
+    h = await startAgent({ statusUpdateRetry: { initialMs: 300, maxMs: 1200 } });
+  });
+  after(async () => {
+    await h.cleanup();
+  });
+
+  test('a command task runs in its sandbox with the agent environment and finishes', async () => {
+    const fw = framework('fw-env', { checkpoint: true });
+    h.agent.launchTasks(fw, [
+      commandTask('env-1', {
+        value: 'cat /proc/self/environ > env.dump; pwd -P > cwd.txt; echo out; echo err >&2',
+        environment: { variables: [{ name: 'PORT0', value: '31001' }] },
+      }),
+    ]);
+    const done = await h.uplink.waitForState('env-1', TERMINAL);
+    assert.equal(done.state, 'TASK_FINISHED');
+    assert.equal(done.message, 'Command exited with status 0');
+    assert.deepEqual(h.uplink.statesOf('env-1'), ['TASK_STARTING', 'TASK_RUNNING', 'TASK_FINISHED']);
+
+    for (const s of h.uplink.updatesOf('env-1')) {
+      assert.equal(s.source, 'SOURCE_EXECUTOR');
+      assert.equal(s.executor_id?.value, 'env-1');
+      assert.equal(s.agent_id?.value, 'M-S0');
+      assert.equal(s.uuid?.length, 16);
+      assert.equal(typeof s.timestamp, 'number');
+      assert.deepEqual(s.container_status?.network_infos, [{ ip_addresses: [{ protocol: 'IPv4', ip_address: '127.0.0.1' }] }]);
+      assert.ok(s.container_status?.container_id?.value);
+    }
+    const running = h.uplink.updatesOf('env-1')[1];
+    assert.ok((running?.container_status?.executor_pid ?? 0) > 0);
+
+    const sandbox = join(h.workDir, 'slaves', 'M-S0', 'frameworks', 'fw-env', 'executors', 'env-1', 'runs', 'latest');
+    const env = readEnvDump(join(sandbox, 'env.dump'));
+    const real = realpathSync(sandbox);
+    assert.equal(readFileSync(join(sandbox, 'cwd.txt'), 'utf8').trim(), real);
+    assert.equal(env['MESOS_SANDBOX'] && realpathSync(env['MESOS_SANDBOX']), real);
+    assert.equal(env['MESOS_DIRECTORY'], env['MESOS_SANDBOX']);
+    assert.equal(env['MESOS_FRAMEWORK_ID'], 'fw-env');
+    assert.equal(env['MESOS_EXECUTOR_ID'], 'env-1');
+    assert.equal(env['MESOS_SLAVE_ID'], 'M-S0');
+    const { port } = h.agent.endpoint;
+    assert.equal(env['MESOS_AGENT_ENDPOINT'], `127.0.0.1:${port}`);
+    assert.equal(env['MESOS_SLAVE_PID'], `slave(1)@127.0.0.1:${port}`);
+    assert.equal(env['MESOS_CHECKPOINT'], '1');
+    assert.equal(env['MESOS_RECOVERY_TIMEOUT'], '15mins');
+    assert.equal(env['MESOS_SUBSCRIPTION_BACKOFF_MAX'], '2secs');
+    assert.equal(env['MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD'], '5secs');
+    assert.equal(env['MESOS_HTTP_COMMAND_EXECUTOR'], '0');
+    assert.equal(env['LIBPROCESS_PORT'], '0');
+    assert.equal(env['PORT0'], '31001');
+    assert.equal(readFileSync(join(sandbox, 'stdout'), 'utf8'), 'out\n');
+    assert.equal(readFileSync(join(sandbox, 'stderr'), 'utf8'), 'err\n');
+    await h.uplink.waitFor('terminal ACK clears the task', () => h.agent.latestState('fw-env', 'env-1') === undefined);
+  });
+
+  test('shell=false runs value with arguments as argv', async () => {
+    h.agent.launchTasks(framework(), [commandTask('argv-1', { shell: false, value: '/bin/sh', arguments: ['sh', '-c', 'exit 0', 'ignored'] })]);
+    assert.equal((await h.uplink.waitForState('argv-1', TERMINAL)).state, 'TASK_FINISHED');
+  });
+
+  test('a non-zero exit is TASK_FAILED with the exit status', async () => {
+    h.agent.launchTasks(framework(), [commandTask('fail-1', { value: 'exit 7' })]);
+    const s = await h.uplink.waitForState('fail-1', TERMINAL);
+    assert.equal(s.state, 'TASK_FAILED');
+    assert.equal(s.message, 'Command exited with status 7');
+    assert.equal(s.source, 'SOURCE_EXECUTOR');
+  });
+
+  test('one unacknowledged update at a time: retries, and the next update only after the ACK', async () => {
+    h.uplink.autoAck = false;
+    try {
+      h.agent.launchTasks(framework(), [commandTask('ack-1', { value: 'exit 0' })]);
+      // The task finishes almost at once, yet only TASK_STARTING may be forwarded, again and again.
+      await h.uplink.waitFor('two retries of TASK_STARTING', () => h.uplink.updates.filter((u) => u.status.task_id.value === 'ack-1').length >= 3);
+      const forwarded = h.uplink.updates.filter((u) => u.status.task_id.value === 'ack-1');
+      assert.ok(forwarded.every((u) => u.status.state === 'TASK_STARTING'));
+      const uuid = forwarded[0]!.status.uuid!;
+      assert.ok(forwarded.every((u) => u.status.uuid!.equals(uuid)), 'retries resend the same update');
+      await h.uplink.waitFor('the task has exited', () => h.agent.latestState('fw-0000', 'ack-1') === 'TASK_FINISHED');
+      assert.equal(forwarded.at(-1)?.latestState !== undefined, true);
+
+      h.agent.acknowledge('fw-0000', 'ack-1', uuid);
+      const running = await h.uplink.waitForState('ack-1', ['TASK_RUNNING']);
+      assert.deepEqual(h.uplink.statesOf('ack-1'), ['TASK_STARTING', 'TASK_RUNNING']);
+      h.agent.acknowledge('fw-0000', 'ack-1', running.uuid!);
+      const fin = await h.uplink.waitForState('ack-1', ['TASK_FINISHED']);
+      assert.equal(h.uplink.updates.filter((u) => u.status.task_id.value === 'ack-1').at(-1)?.latestState, 'TASK_FINISHED');
+      h.agent.acknowledge('fw-0000', 'ack-1', fin.uuid!);
+      assert.deepEqual(h.agent.runningTasks().filter((t) => t.taskId === 'ack-1'), []);
+    } finally {
+      h.uplink.autoAck = true;
+    }
+  });
+
+  test('kill: a task that exits on SIGTERM within the grace period is TASK_KILLED', async () => {
+    const fw = framework('fw-killing', { capabilities: [{ type: 'TASK_KILLING_STATE' }] });
+    h.agent.launchTasks(fw, [
+      commandTask('term-1', { value: "trap 'exit 3' TERM; while true; do sleep 0.1; done" }, { kill_policy: { grace_period: { nanoseconds: '30000000000' } } }),
+    ]);
+    await h.uplink.waitForState('term-1', ['TASK_RUNNING']);
+    h.agent.killTask('fw-killing', 'term-1');
+    const s = await h.uplink.waitForState('term-1', TERMINAL);
+    assert.equal(s.state, 'TASK_KILLED');
+    assert.equal(s.message, 'Command exited with status 3');
+    assert.deepEqual(h.uplink.statesOf('term-1'), ['TASK_STARTING', 'TASK_RUNNING', 'TASK_KILLING', 'TASK_KILLED']);
+  });
+
+  test('kill: a task that ignores SIGTERM is SIGKILLed after the grace period (no TASK_KILLING without the capability)', async () => {
+    h.agent.launchTasks(framework(), [commandTask('stubborn-1', { value: "trap '' TERM; while true; do sleep 0.1; done" })]);
+    const running = await h.uplink.waitForState('stubborn-1', ['TASK_RUNNING']);
+    const pid = running.container_status?.executor_pid;
+    assert.ok(pid !== undefined && isAlive(pid));
+    h.agent.killTask('fw-0000', 'stubborn-1', { grace_period: { nanoseconds: '700000000' } });
+    const s = await h.uplink.waitForState('stubborn-1', TERMINAL);
+    assert.equal(s.state, 'TASK_KILLED');
+    assert.equal(s.message, 'Command terminated with signal Killed');
+    assert.deepEqual(h.uplink.statesOf('stubborn-1'), ['TASK_STARTING', 'TASK_RUNNING', 'TASK_KILLED']);
+    assert.equal(isAlive(pid), false);
+  });
+
+  test('kill of an unknown task answers TASK_LOST (TASK_DROPPED if partition-aware) from the agent', async () => {
+    h.agent.launchTasks(framework('fw-pa', { capabilities: [{ type: 'PARTITION_AWARE' }] }), []);
+    h.agent.killTask('fw-pa', 'never-launched');
+    const s = await h.uplink.waitForState('never-launched', TERMINAL);
+    assert.equal(s.state, 'TASK_DROPPED');
+    assert.equal(s.source, 'SOURCE_AGENT');
+    assert.equal(s.reason, 'REASON_EXECUTOR_TERMINATED');
+  });
+
+  test('failing COMMAND health check: healthy=false updates, then the task is killed', async () => {
+    h.agent.launchTasks(framework(), [
+      commandTask(
+        'unhealthy-1',
+        { value: 'sleep 100' },
+        {
+          health_check: {
+            type: 'COMMAND',
+            command: { value: 'test -f healthy-marker' },
+            delay_seconds: 0,
+            interval_seconds: 0.2,
+            grace_period_seconds: 0,
+            consecutive_failures: 2,
+            timeout_seconds: 5,
+          },
+        },
+      ),
+    ]);
+    const s = await h.uplink.waitForState('unhealthy-1', TERMINAL);
+    assert.equal(s.state, 'TASK_KILLED');
+    assert.equal(s.healthy, false);
+    const health = h.uplink.updatesOf('unhealthy-1').filter((u) => u.reason === 'REASON_TASK_HEALTH_CHECK_STATUS_UPDATED');
+    assert.deepEqual(
+      health.map((u) => [u.state, u.healthy]),
+      [
+        ['TASK_RUNNING', false],
+        ['TASK_RUNNING', false],
+      ],
+    );
+  });
+
+  test('passing TCP and failing HTTP health checks report healthy true / false', async () => {
+    // One server for both checks: TCP only connects; HTTP gets a 503.
+    const server: Server = createServer((sock) => {
+      sock.on('error', () => undefined);
+      sock.end('HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\n\r\n');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as { port: number }).port;
+    try {
+      const check = { delay_seconds: 0, interval_seconds: 0.2, grace_period_seconds: 0, consecutive_failures: 100, timeout_seconds: 5 };
+      h.agent.launchTasks(framework(), [
+        commandTask('tcp-ok', { value: 'sleep 100' }, { health_check: { ...check, type: 'TCP', tcp: { port } } }),
+        commandTask('http-bad', { value: 'sleep 100' }, { health_check: { ...check, type: 'HTTP', http: { port, path: '/health' } } }),
+      ]);
+      const ok = await h.uplink.waitFor('tcp healthy', () => h.uplink.updatesOf('tcp-ok').find((u) => u.healthy === true));
+      assert.equal(ok.reason, 'REASON_TASK_HEALTH_CHECK_STATUS_UPDATED');
+      const bad = await h.uplink.waitFor('http unhealthy', () => h.uplink.updatesOf('http-bad').find((u) => u.healthy === false));
+      assert.equal(bad.state, 'TASK_RUNNING');
+      h.agent.killTask('fw-0000', 'tcp-ok');
+      h.agent.killTask('fw-0000', 'http-bad');
+      assert.equal((await h.uplink.waitForState('tcp-ok', TERMINAL)).state, 'TASK_KILLED');
+      assert.equal((await h.uplink.waitForState('http-bad', TERMINAL)).state, 'TASK_KILLED');
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
+  test('max_completion_time kills the task: TASK_FAILED, REASON_MAX_COMPLETION_TIME_REACHED', async () => {
+    h.agent.launchTasks(framework(), [commandTask('slow-1', { value: 'sleep 100' }, { max_completion_time: { nanoseconds: '300000000' } })]);
+    const s = await h.uplink.waitForState('slow-1', TERMINAL);
+    assert.equal(s.state, 'TASK_FAILED');
+    assert.equal(s.reason, 'REASON_MAX_COMPLETION_TIME_REACHED');
+  });
+
+  test('shutting down a command executor kills its task', async () => {
+    h.agent.launchTasks(framework(), [commandTask('shut-1', { value: 'sleep 100' })]);
+    await h.uplink.waitForState('shut-1', ['TASK_RUNNING']);
+    h.agent.shutdownExecutor('fw-0000', 'shut-1');
+    assert.equal((await h.uplink.waitForState('shut-1', TERMINAL)).state, 'TASK_KILLED');
+    assert.equal(h.uplink.exits.some((e) => e.executorId === 'shut-1'), false, 'no FAILURE for command executors');
+  });
+});
+
+describe('SimAgent crash', () => {
+  test('crash() leaves no process alive and reports nothing more', async () => {
+    const h = await startAgent();
+    try {
+      h.agent.launchTasks(framework(), [
+        commandTask('c-1', { value: 'sleep 300 & echo $! > bg.pid; wait' }),
+        commandTask('c-2', { value: "trap '' TERM; sleep 300" }),
+      ]);
+      const r1 = await h.uplink.waitForState('c-1', ['TASK_RUNNING']);
+      const r2 = await h.uplink.waitForState('c-2', ['TASK_RUNNING']);
+      const sandbox = join(h.workDir, 'slaves', 'M-S0', 'frameworks', 'fw-0000', 'executors', 'c-1', 'runs', 'latest');
+      await h.uplink.waitFor('background pid file', () => existsSync(join(sandbox, 'bg.pid')) && readFileSync(join(sandbox, 'bg.pid'), 'utf8').trim() !== '');
+      const pids = [r1.container_status!.executor_pid!, r2.container_status!.executor_pid!, Number(readFileSync(join(sandbox, 'bg.pid'), 'utf8').trim()), ...h.agent.processIds()];
+      assert.ok(pids.every((p) => Number.isInteger(p) && p > 0 && isAlive(p)));
+      const before = h.uplink.updates.length;
+      await h.agent.crash();
+      await h.uplink.waitFor('every process gone', () => pids.every((p) => !isAlive(p)));
+      assert.deepEqual(h.agent.processIds(), []);
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal(h.uplink.updates.length, before, 'a crashed agent sends nothing');
+    } finally {
+      await h.cleanup();
+    }
+  });
+});
