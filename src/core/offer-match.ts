@@ -103,6 +103,7 @@ export interface Placement {
 export type Rejection =
   | { kind: 'role'; offered: string; wanted: string }
   | { kind: 'agent'; wantedHost: string }
+  | { kind: 'avoid'; hostname: string }
   | { kind: 'constraint'; constraint: string; reason: string }
   | { kind: 'scalar'; name: string; needMilli: number; haveMilli: number }
   | { kind: 'ports'; need: number; have: number }

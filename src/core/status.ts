@@ -43,6 +43,34 @@ export function markReady(d: Draft, rec: TaskRecord): void {
   if (unit && !unit.everReady && unit.generation === rec.generation) d.updateUnit(unit.name, { everReady: true });
 }
 
+/**
+ * A live task of a known unit that kmf has no record of (launched before a state loss, or a record
+ * already dropped): kept as a record being killed, so the unit is not launched next to it meanwhile.
+ */
+function rememberZombie(d: Draft, ctx: DecisionContext, taskId: string, unitName: string, generation: number, status: TaskStatus): void {
+  const unit = d.units[unitName];
+  if (!unit) return;
+  const { now } = ctx;
+  d.putTask({
+    taskId,
+    unit: unitName,
+    generation,
+    agentId: status.agent_id?.value ?? '',
+    hostname: '',
+    attributes: {},
+    state: status.state,
+    launchedAt: now,
+    updatedAt: now,
+    specVersion: '',
+    ports: {},
+    launchReason: 'recovery',
+    kill: { at: now, reason: 'unknown' },
+    ready: false,
+  });
+  // Generations only grow, so a later launch never reuses one seen in the wild.
+  if (generation > unit.generation) d.updateUnit(unitName, { generation });
+}
+
 export function applyStatus(d: Draft, ctx: DecisionContext, status: TaskStatus): void {
   const { now } = ctx;
   const taskId = status.task_id.value;
@@ -57,6 +85,7 @@ export function applyStatus(d: Draft, ctx: DecisionContext, status: TaskStatus):
       const parsed = parseTaskId(taskId);
       d.kill(now, taskId, agentId, 'unknown');
       d.event(now, 'unknown-task', `killing ${state} task kmf has no record of`, parsed?.unit, taskId);
+      if (parsed) rememberZombie(d, ctx, taskId, parsed.unit, parsed.generation, status);
     }
   } else if (isLive(rec)) {
     applyToLive(d, ctx, rec, status);
@@ -157,6 +186,9 @@ function applyToEnded(d: Draft, ctx: DecisionContext, rec: TaskRecord, status: T
       rec.kill === undefined &&
       liveOthers(d, rec).length === 0;
     if (!adoptable) {
+      // Live again, but replaced (or being stopped): it must die, and until it has, it counts as live so
+      // that its unit is not launched a second time next to it.
+      d.putTask({ ...rec, state, abandoned: undefined, unreachableSince: undefined, updatedAt: now, kill: rec.kill ?? { at: now, reason: 'superseded' } });
       d.kill(now, rec.taskId, status.agent_id?.value ?? rec.agentId, 'superseded');
       d.event(now, 'kill', `killing ${state} task that was already given up on`, rec.unit, rec.taskId);
       return;

@@ -55,10 +55,11 @@ export function progressReconciliation(d: Draft, ctx: DecisionContext): void {
     if (r.nextRoundAt === undefined || now >= r.nextRoundAt) startRound(d, ctx);
     return;
   }
-  // Tasks whose record went away (or ended through another path) need no answer.
+  // Tasks whose record went away (or ended through another path) need no answer; any status received
+  // since the round started removed its task from `pending` already.
   r.pending = r.pending.filter((id) => {
     const t = d.tasks[id];
-    return t !== undefined && isLiveState(t.state) && t.updatedAt < (r.roundStartedAt ?? 0);
+    return t !== undefined && isLiveState(t.state);
   });
   if (r.pending.length === 0) {
     finishRound(d, ctx);

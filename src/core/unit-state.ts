@@ -114,9 +114,8 @@ export function ownerOf(
   const healthy = live !== undefined && live.state === 'TASK_RUNNING' && live.ready;
   const inEpisode = rt.failures > 0 || rt.replaceRequested === true || rt.firstFailedAt !== undefined;
   if (inEpisode && !healthy) return 'recovery';
-  if (!live && !(latest?.kill?.reason === 'update' || latest?.kill?.reason === 'restart' || latest?.kill?.reason === 'stop')) return 'recovery';
-  if (live && !isCurrent(unit, rt, live)) return 'update';
-  if (live?.launchReason === 'update' && !healthy) return 'update';
-  if (!live && latest?.kill?.reason === 'update') return 'update';
-  return undefined;
+  if (!live) return latest?.kill?.reason === 'update' ? 'update' : 'recovery';
+  if (!isCurrent(unit, rt, live)) return 'update';
+  if (healthy) return undefined;
+  return live.launchReason === 'update' ? 'update' : 'recovery';
 }

@@ -257,8 +257,12 @@ function applyValue(owner: MessageSchema | undefined, field: FieldSchema, value:
         return;
       }
       throw new JsonMappingError(`Not expecting a JSON boolean for field '${field.name}'`);
-    default:
-      throw new JsonMappingError(`Not expecting a JSON ${typeof value} for field '${field.name}'`);
+    case 'bigint':
+    case 'function':
+    case 'symbol':
+    case 'undefined':
+      // Not producible by JSON.parse.
+      throw new JsonMappingError(`Not expecting a JavaScript ${typeof value} for field '${field.name}'`);
   }
 }
 

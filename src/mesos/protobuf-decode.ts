@@ -152,7 +152,7 @@ function skipField(wireType: number, fieldNo: number, depth: number): void {
       pos += 8;
       return;
     case 2:
-      pos += readLength();
+      pos = readEnd();
       return;
     case 3: {
       // Group: skip until the matching end-group tag.
@@ -368,8 +368,17 @@ function scalarReader(schema: MessageSchema, field: ScalarField): FieldReader {
           };
         }
         break;
-      default:
-        break;
+      case 'bool':
+      case 'bytes':
+      case 'float':
+      case 'int64':
+      case 'sint32':
+      case 'sint64':
+      case 'fixed32':
+      case 'fixed64':
+      case 'sfixed32':
+      case 'sfixed64':
+        break; // rare in Mesos messages: the generic reader below is fine
     }
   }
   const packable = field.repeated && expected !== 2;
@@ -455,13 +464,13 @@ function mapReader(field: FieldSchema & { kind: 'map' }): FieldReader {
   return (obj, wt, depth) => {
     if (wt !== 2) return skipField(wt, field.id, depth);
     const end = readEnd();
-    let key: unknown;
+    let key: string | number | boolean | undefined;
     let val: unknown;
     while (pos < end) {
       const tag = readVarint32() >>> 0;
       const fno = tag >>> 3;
       const fwt = tag & 7;
-      if (fno === 1 && fwt === keyWire) key = readScalar(keyField);
+      if (fno === 1 && fwt === keyWire) key = readScalar(keyField) as string | number | boolean;
       else if (fno === 2) {
         switch (value.kind) {
           case 'scalar':

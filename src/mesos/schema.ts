@@ -131,7 +131,7 @@ function asScalarKind(t: string, where: string): ScalarKind {
 }
 
 function plainDefault(field: protobuf.Field, kind: 'scalar' | 'enum', scalar?: ScalarKind): { has: boolean; value: unknown } {
-  const opts = field.options as Record<string, unknown> | undefined;
+  const opts: Record<string, unknown> | undefined = field.options;
   if (opts === undefined || !Object.prototype.hasOwnProperty.call(opts, 'default')) return { has: false, value: undefined };
   const raw = opts['default'];
   if (kind === 'enum') {
@@ -148,7 +148,7 @@ const schemaCache = new Map<protobuf.Type, MessageSchema>();
 
 function buildField(msgName: string, field: protobuf.Field): FieldSchema {
   field.resolve();
-  const opts = field.options as Record<string, unknown> | undefined;
+  const opts: Record<string, unknown> | undefined = field.options;
   const common = {
     name: field.name,
     id: field.id,

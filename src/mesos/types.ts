@@ -193,6 +193,8 @@ export interface Offer {
   resources?: Resource[];
   attributes?: Attribute[];
   executor_ids?: ExecutorID[];
+  /** Planned maintenance of the agent (start, optional duration). */
+  unavailability?: { start: TimeInfo; duration?: DurationInfo };
 }
 
 export type OperationType =
@@ -300,6 +302,8 @@ export interface TaskInfo {
   data?: Buffer;
   labels?: Labels;
   max_completion_time?: DurationInfo;
+  /** Resource limits above the requested resources (cpus, mem); since 1.11. */
+  limits?: Record<string, Scalar>;
 }
 
 export interface TaskGroupInfo {
@@ -377,6 +381,8 @@ export interface TaskStatus {
   labels?: Labels;
   container_status?: ContainerStatus;
   unreachable_time?: TimeInfo;
+  /** Set with REASON_CONTAINER_LIMITATION*: the resources whose limit was hit. */
+  limitation?: { resources?: Resource[] };
 }
 
 // ---- Scheduler Call ----------------------------------------------------------------------------

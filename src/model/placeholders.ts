@@ -25,6 +25,7 @@ const PLACEHOLDER = /\{\{\s*([^{}]*?)\s*\}\}/g;
 export function parsePlaceholder(key: string): Placeholder | undefined {
   const parts = key.split(':');
   const [head, a, b, c] = parts;
+  if (head === undefined) return undefined;
   switch (parts.length) {
     case 1:
       switch (head) {

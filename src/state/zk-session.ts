@@ -216,9 +216,15 @@ export class ZkSession {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    const wasConnected = this.connected;
     this.connected = false;
     const client = this.client;
     await new Promise<void>((resolve) => {
+      if (!wasConnected) {
+        client.close();
+        resolve();
+        return;
+      }
       // close() sends CLOSE_SESSION (ephemeral znodes go at once); 'disconnected' follows when the socket is down.
       const timer = setTimeout(resolve, 2_000);
       client.once('disconnected', () => {

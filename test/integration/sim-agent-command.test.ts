@@ -9,6 +9,18 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { commandTask, framework, isAlive, readEnvDump, startAgent, TERMINAL, type Harness } from '../helpers/sim-agent-harness.js';
 
+function sandboxOf(h: Harness, frameworkId: string, executorId: string): string {
+  return join(h.workDir, 'slaves', 'M-S0', 'frameworks', frameworkId, 'executors', executorId, 'runs', 'latest');
+}
+
+async function waitForFile(dir: string, name: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!existsSync(join(dir, name))) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${name} in ${dir}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 describe('SimAgent command tasks', () => {
   let h: Harness;
 
@@ -110,9 +122,10 @@ describe('SimAgent command tasks', () => {
   test('kill: a task that exits on SIGTERM within the grace period is TASK_KILLED', async () => {
     const fw = framework('fw-killing', { capabilities: [{ type: 'TASK_KILLING_STATE' }] });
     h.agent.launchTasks(fw, [
-      commandTask('term-1', { value: "trap 'exit 3' TERM; while true; do sleep 0.1; done" }, { kill_policy: { grace_period: { nanoseconds: '30000000000' } } }),
+      commandTask('term-1', { value: "trap 'exit 3' TERM; touch trapped; while true; do sleep 0.1; done" }, { kill_policy: { grace_period: { nanoseconds: '30000000000' } } }),
     ]);
     await h.uplink.waitForState('term-1', ['TASK_RUNNING']);
+    await waitForFile(sandboxOf(h, 'fw-killing', 'term-1'), 'trapped');
     h.agent.killTask('fw-killing', 'term-1');
     const s = await h.uplink.waitForState('term-1', TERMINAL);
     assert.equal(s.state, 'TASK_KILLED');
@@ -121,10 +134,12 @@ describe('SimAgent command tasks', () => {
   });
 
   test('kill: a task that ignores SIGTERM is SIGKILLed after the grace period (no TASK_KILLING without the capability)', async () => {
-    h.agent.launchTasks(framework(), [commandTask('stubborn-1', { value: "trap '' TERM; while true; do sleep 0.1; done" })]);
+    h.agent.launchTasks(framework(), [commandTask('stubborn-1', { value: "trap '' TERM; touch trapped; while true; do sleep 0.1; done" })]);
     const running = await h.uplink.waitForState('stubborn-1', ['TASK_RUNNING']);
     const pid = running.container_status?.executor_pid;
     assert.ok(pid !== undefined && isAlive(pid));
+    // Kill only once the shell has installed its trap: before that a SIGTERM simply ends it.
+    await waitForFile(sandboxOf(h, 'fw-0000', 'stubborn-1'), 'trapped');
     h.agent.killTask('fw-0000', 'stubborn-1', { grace_period: { nanoseconds: '700000000' } });
     const s = await h.uplink.waitForState('stubborn-1', TERMINAL);
     assert.equal(s.state, 'TASK_KILLED');

@@ -1,0 +1,42 @@
+/**
+ * Runs every benchmark in bench/ (each top-level `*.ts` file except this one), one after the other,
+ * each in its own Node process so that one benchmark's heap and JIT state do not colour the next.
+ * Benchmarks print figures; they never fail on timings. Exit status is non-zero only if a benchmark
+ * crashed.
+ *
+ * Usage: npm run bench [-- name-filter]
+ */
+import { spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const benchDir = path.dirname(fileURLToPath(import.meta.url));
+const self = path.basename(fileURLToPath(import.meta.url));
+const filter = process.argv[2];
+
+const files = readdirSync(benchDir, { withFileTypes: true })
+  .filter((e) => e.isFile() && e.name.endsWith('.ts') && e.name !== self)
+  .map((e) => e.name)
+  .filter((name) => filter === undefined || name.includes(filter))
+  .sort();
+
+function runOne(file: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(benchDir, file)], { stdio: 'inherit' });
+    child.on('error', reject);
+    child.on('exit', (code, signal) => resolve(code ?? (signal === null ? 1 : 128)));
+  });
+}
+
+let failed = 0;
+for (const file of files) {
+  console.log(`\n=== ${file} ===`);
+  const code = await runOne(file);
+  if (code !== 0) {
+    failed++;
+    console.error(`${file} exited with status ${code}`);
+  }
+}
+if (files.length === 0) console.log('no benchmarks found');
+process.exitCode = failed > 0 ? 1 : 0;

@@ -1,0 +1,11 @@
+export * from './actions.js';
+export * from './events.js';
+export * from './config.js';
+export * from './state.js';
+export * from './plans.js';
+export { Core, step, applyPersist } from './core.js';
+export { reconcile, summarizeRejections } from './reconcile.js';
+export type { ReconcileInput, ReconcileOutput } from './reconcile.js';
+export { seededRng, hex8, type Rng } from './rng.js';
+export { makeTaskId, parseTaskId, encodeUnitName, decodeUnitName } from './task-ids.js';
+export type { RenderHook, RenderContext, PlacementView } from './render.js';
