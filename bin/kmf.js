@@ -1,4 +1,6 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=64
+// --max-semi-space-size=64: a large young generation keeps decoding of very large OFFERS events (thousands
+// of offers) from being dominated by scavenges; see bench/decode-offers.ts.
 // Entry point of the `kmf` command. Runs the compiled build when there is one (`npm run build`),
 // otherwise the TypeScript sources through tsx, so a fresh checkout works after `npm ci` alone.
 import { existsSync } from 'node:fs';

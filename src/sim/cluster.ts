@@ -225,13 +225,16 @@ export class SimCluster {
     for (const waiter of this.leaderWaiters.splice(0)) waiter();
   }
 
-  /** A master that loses leadership stops serving its state and cuts its connections. */
+  /**
+   * A master that loses leadership (or restarts) drops its state and cuts every subscription connection.
+   * Idle keep-alive connections stay open: their next request meets the new master (or a 307), which
+   * is what a client reconnecting after a real restart would see.
+   */
   private demote(index: number): void {
     const node = this.nodes[index];
     if (node === undefined) return;
     node.master?.stop('crash');
     node.master = undefined;
-    node.http.destroyConnections();
     if (this.leaderIndex === index) this.leaderIndex = undefined;
   }
 

@@ -123,7 +123,7 @@ export class ZooKeeperStateStore implements StateStore {
     const out = new Map<string, Versioned>();
     const queue: string[] = [validatePath(path)];
     let inFlight = 0;
-    let failure: unknown;
+    let failure: Error | undefined;
     await new Promise<void>((resolve) => {
       const pump = (): void => {
         while (failure === undefined && inFlight < this.readConcurrency && queue.length > 0) {
@@ -136,7 +136,7 @@ export class ZooKeeperStateStore implements StateStore {
               for (const c of node.children) queue.push(joinPath(p, c));
             })
             .catch((err: unknown) => {
-              failure ??= err;
+              failure ??= err instanceof Error ? err : new Error(String(err));
             })
             .finally(() => {
               inFlight--;
@@ -148,7 +148,7 @@ export class ZooKeeperStateStore implements StateStore {
       };
       pump();
     });
-    if (failure !== undefined) throw failure instanceof Error ? failure : new Error(String(failure));
+    if (failure !== undefined) throw failure;
     return new Map([...out].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   }
 

@@ -7,8 +7,9 @@ import zookeeper from 'node-zookeeper-client';
  * away. (Waiting out a session timeout behind a blocked connection works too; see leader-election.test.ts.)
  */
 export async function expireSession(connectString: string, victim: zookeeper.Client): Promise<void> {
+  // node-zookeeper-client takes sessionId/sessionPassword options (to reattach), though its typings omit them.
   const options = { sessionTimeout: victim.getSessionTimeout(), retries: 0, sessionId: victim.getSessionId(), sessionPassword: victim.getSessionPassword() };
-  const thief = zookeeper.createClient(connectString, options as Parameters<typeof zookeeper.createClient>[1]);
+  const thief = zookeeper.createClient(connectString, options);
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('could not attach to the session')), 10_000);
     thief.once('connected', () => {

@@ -6,7 +6,7 @@
 import { Agent, request, type Dispatcher } from 'undici';
 import { decodeEvent, encodeCall, type ContentType } from '../../src/mesos/codec.js';
 import { RecordIODecoder } from '../../src/mesos/recordio.js';
-import type { Call, Event, FrameworkInfo, Offer, TaskStatus } from '../../src/mesos/types.js';
+import { isTerminalState, type Call, type Event, type FrameworkInfo, type Offer, type TaskStatus } from '../../src/mesos/types.js';
 
 export interface RawResponse {
   status: number;
@@ -128,7 +128,11 @@ export class TestScheduler {
       if (index !== -1) return this.pending.splice(index, 1)[0] as Extract<Event, { type: T }>;
       if (this.ended) throw new Error(`stream ended while waiting for ${type}`);
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out waiting for ${type}; seen: ${this.events.map((e) => e.type).join(',')}`);
+      if (left <= 0) {
+        const seen = new Map<string, number>();
+        for (const e of this.events) seen.set(e.type, (seen.get(e.type) ?? 0) + 1);
+        throw new Error(`timed out waiting for ${type}; seen: ${[...seen].map(([t, n]) => `${t}×${n}`).join(', ')}`);
+      }
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, left);
         this.waiters.push(() => {
@@ -240,13 +244,13 @@ export async function launch(
 }
 
 /** Follow a task's updates, acknowledging each, until it reaches `until`; returns the states seen. */
-export async function followTask(s: TestScheduler, taskId: string, until: TaskStatus['state'], timeoutMs = 30_000): Promise<TaskStatus[]> {
+export async function followTask(s: TestScheduler, taskId: string, until: TaskStatus['state'] | 'terminal', timeoutMs = 30_000): Promise<TaskStatus[]> {
   const seen: TaskStatus[] = [];
   for (;;) {
     const status = await s.update(taskId, undefined, timeoutMs);
     seen.push(status);
     await s.ack(status);
-    if (status.state === until) return seen;
+    if (status.state === until || (until === 'terminal' && isTerminalState(status.state))) return seen;
   }
 }
 

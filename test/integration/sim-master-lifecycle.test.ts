@@ -47,6 +47,8 @@ describe('subscription', () => {
     // The first HEARTBEAT comes right after SUBSCRIBED, then one per interval.
     assert.equal(a.events[1]?.type, 'HEARTBEAT');
     await eventually(() => a.events.filter((e) => e.type === 'HEARTBEAT').length >= 3, 10_000, 'heartbeats');
+    await a.close();
+    await b.close();
   });
 
   test('re-subscribing takes over: ERROR "Framework failed over" on the old stream, old offers invalid, no RESCIND', async () => {
@@ -64,7 +66,6 @@ describe('subscription', () => {
     await first.ended_();
 
     // The offer of the previous stream was discarded without RESCIND; using it drops the task.
-    second.streamId = second.streamId || '';
     await launch(second, offer, [{ id: 'stale', command: 'true' }]);
     const dropped = await second.update('stale');
     assert.equal(dropped.state, 'TASK_DROPPED');
@@ -82,6 +83,7 @@ describe('subscription', () => {
     });
     assert.equal(stale.status, 400);
     assert.match(stale.body, /didn't match the stream ID currently associated/);
+    await second.call({ type: 'TEARDOWN' });
   });
 
   test('re-subscribing with another principal is refused; user and checkpoint changes are ignored', async () => {
@@ -98,6 +100,7 @@ describe('subscription', () => {
     const fw = state.frameworks.find((f) => f.id === s.frameworkId);
     assert.equal(fw?.user, 'nobody');
     assert.equal(fw?.checkpoint, false);
+    await again.call({ type: 'TEARDOWN' });
   });
 
   test('suppressed roles must be framework roles', async () => {

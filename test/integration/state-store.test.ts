@@ -88,7 +88,8 @@ void describe('ZooKeeperStateStore specifics', () => {
         for (const p of ['/secured', '/secured/state']) {
           const acls = await rawGetAcl(rawRight, p);
           assert.deepEqual(
-            acls.map((a) => [a.perms, a.id.scheme, a.id.id]),
+            // The library's ACL objects carry `permission` (its typings say `perms`).
+            acls.map((a) => [(a as unknown as { permission: number }).permission, a.id.scheme, a.id.id]),
             [[zookeeper.Permission.ALL, 'digest', digestId(auth)]],
             p,
           );

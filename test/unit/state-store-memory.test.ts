@@ -14,7 +14,8 @@ void test('MemoryStateStore copies data in and out', async () => {
   data[0] = 0x7a;
   const got = await s.get('/n');
   assert.equal(got?.data.toString(), 'abc');
-  got!.data[1] = 0x7a;
+  assert.ok(got !== undefined);
+  got.data[1] = 0x7a;
   assert.equal((await s.get('/n'))?.data.toString(), 'abc');
 });
 

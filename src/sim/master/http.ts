@@ -90,10 +90,15 @@ function header(req: IncomingMessage, name: string): string | undefined {
   return value;
 }
 
-/** One subscription stream over a chunked response. */
+/**
+ * One subscription stream over a chunked response. Events produced in the same turn of the event loop
+ * go out in one write (one chunk), which keeps a busy stream from costing a syscall per event.
+ */
 class HttpEventSink implements EventSink {
   readonly streamId: string;
   private closed = false;
+  private pending: Buffer[] = [];
+  private flushScheduled = false;
 
   constructor(
     private readonly res: ServerResponse,
@@ -107,20 +112,35 @@ class HttpEventSink implements EventSink {
   send(event: Event): void {
     if (this.closed || this.res.destroyed) return;
     try {
-      this.res.write(encodeRecord(encodeEvent(event, this.contentType)));
+      this.pending.push(encodeRecord(encodeEvent(event, this.contentType)));
     } catch (err) {
       this.logger.error('failed to encode an event', { type: event.type, error: errorMessage(err) });
+      return;
     }
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const pending = this.pending;
+    this.pending = [];
+    if (pending.length === 0 || this.res.destroyed || this.res.writableEnded) return;
+    this.res.write(pending.length === 1 && pending[0] !== undefined ? pending[0] : Buffer.concat(pending));
   }
 
   close(): void {
     if (this.closed) return;
+    this.flush();
     this.closed = true;
     if (!this.res.destroyed) this.res.end();
   }
 
   destroy(): void {
     this.closed = true;
+    this.pending = [];
     this.res.destroy();
     this.res.socket?.destroy();
   }

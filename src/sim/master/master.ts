@@ -42,6 +42,7 @@ import {
 } from './model.js';
 import { reconcileTasks, type AgentStanding, type ReconcileView } from './reconcile.js';
 import {
+  addInto,
   addResources,
   applyConversion,
   cloneResource,
@@ -53,6 +54,7 @@ import {
   reservationRole,
   scalar,
   stripPersistence,
+  subtractFrom,
   subtractResources,
   unallocate,
   upgradeResource,
@@ -867,7 +869,7 @@ export class SimMaster {
       agent.tasks.set(fw.id, byFramework);
     }
     byFramework.set(info.task_id.value, task);
-    agent.used = addResources(agent.used, unallocate(info.resources ?? []));
+    addInto(agent.used, unallocate(info.resources ?? []));
   }
 
   private addExecutor(fw: FrameworkRecord, agent: AgentRecord, executor: ExecutorInfo): void {
@@ -883,7 +885,7 @@ export class SimMaster {
       agent.executors.set(fw.id, byFramework);
     }
     byFramework.set(executor.executor_id.value, executor);
-    agent.used = addResources(agent.used, unallocate(executor.resources ?? []));
+    addInto(agent.used, unallocate(executor.resources ?? []));
   }
 
   private removeExecutor(agent: AgentRecord, frameworkId: string, executorId: string): void {
@@ -892,7 +894,7 @@ export class SimMaster {
     agent.executors.get(frameworkId)?.delete(executorId);
     if (agent.executors.get(frameworkId)?.size === 0) agent.executors.delete(frameworkId);
     this.frameworks.get(frameworkId)?.executors.get(agent.id)?.delete(executorId);
-    agent.used = subtractResources(agent.used, unallocate(executor.resources ?? []));
+    subtractFrom(agent.used, unallocate(executor.resources ?? []));
   }
 
   /** Record a state change; release resources when the task turns terminal or unreachable. */
@@ -907,7 +909,7 @@ export class SimMaster {
     task.statuses.push(stored);
     if (!wasDone && nowDone) {
       const agent = this.agents.get(task.agentId);
-      if (agent !== undefined) agent.used = subtractResources(agent.used, unallocate(task.info.resources ?? []));
+      if (agent !== undefined) subtractFrom(agent.used, unallocate(task.info.resources ?? []));
     }
   }
 
@@ -915,7 +917,7 @@ export class SimMaster {
   private removeTask(task: MasterTask, unreachable: boolean): void {
     const agent = this.agents.get(task.agentId);
     if (!isTerminalState(task.state) && task.state !== 'TASK_UNREACHABLE' && agent !== undefined) {
-      agent.used = subtractResources(agent.used, unallocate(task.info.resources ?? []));
+      subtractFrom(agent.used, unallocate(task.info.resources ?? []));
     }
     const fw = this.frameworks.get(task.frameworkId);
     const taskId = task.info.task_id.value;
@@ -1041,7 +1043,7 @@ export class SimMaster {
     this.offers.set(id, record);
     fw.offers.add(id);
     agent.offers.add(id);
-    agent.offered = addResources(agent.offered, unallocate(allocated));
+    addInto(agent.offered, unallocate(allocated));
     return offer;
   }
 
@@ -1058,7 +1060,7 @@ export class SimMaster {
     fw?.offers.delete(id);
     if (agent !== undefined) {
       agent.offers.delete(id);
-      agent.offered = subtractResources(agent.offered, unallocate(offer.resources));
+      subtractFrom(agent.offered, unallocate(offer.resources));
     }
     if (fw !== undefined && opts.rescind) this.send(fw, { type: 'RESCIND', rescind: { offer_id: { value: id } } });
     if (fw !== undefined && opts.filters !== undefined && opts.keepResources !== true) {
@@ -1151,7 +1153,7 @@ export class SimMaster {
         record.tasks.set(fw.id, byFramework);
       }
       byFramework.set(taskId, task);
-      if (!isTerminalState(task.state)) record.used = addResources(record.used, unallocate(task.info.resources ?? []));
+      if (!isTerminalState(task.state)) addInto(record.used, unallocate(task.info.resources ?? []));
       readded.push(task);
     }
     this.unreachableTasksByAgent.delete(record.id);
@@ -1321,7 +1323,7 @@ export class SimMaster {
         // TASK_LOST for an unreachable agent still keeps the task among the unreachable ones, so it comes
         // back on re-registration; the update itself is what the framework sees.
         if (!isTerminalState(task.state) && task.state !== 'TASK_UNREACHABLE') {
-          agent.used = subtractResources(agent.used, unallocate(task.info.resources ?? []));
+          subtractFrom(agent.used, unallocate(task.info.resources ?? []));
         }
         task.state = keepUnreachable ? 'TASK_UNREACHABLE' : state;
         if (opts.unreachableTime !== undefined) task.unreachableTime = opts.unreachableTime;

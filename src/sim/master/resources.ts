@@ -24,8 +24,16 @@ export function fromMilli(milli: number): number {
   return milli / 1000;
 }
 
+/**
+ * Copy a resource so that its value can change. Nested metadata (reservations, disk, allocation info)
+ * is shared: nothing in the sim mutates it in place, it is always replaced.
+ */
 export function cloneResource(r: Resource): Resource {
-  return structuredClone(r);
+  const copy: Resource = { ...r };
+  if (r.scalar !== undefined) copy.scalar = { value: r.scalar.value };
+  if (r.ranges !== undefined) copy.ranges = { range: (r.ranges.range ?? []).map((x) => ({ begin: x.begin, end: x.end })) };
+  if (r.set !== undefined) copy.set = { item: [...(r.set.item ?? [])] };
+  return copy;
 }
 
 /** The role a resource is reserved to ("*" when unreserved): the top of the reservation stack. */
@@ -63,18 +71,27 @@ function reservationKey(r: ReservationInfo): string {
   return JSON.stringify([r.type ?? 'UNKNOWN', r.role ?? '', r.principal ?? null, r.labels?.labels ?? []]);
 }
 
-/** Everything but the value: two resources with equal keys merge on addition. */
+const kindKeys = new WeakMap<Resource, string>();
+
+/**
+ * Everything but the value: two resources with equal keys merge on addition. Cached per object, since
+ * the fields it covers never change once a resource exists (only values do).
+ */
 export function kindKey(r: Resource): string {
-  return JSON.stringify([
-    r.name,
-    r.type,
-    r.provider_id?.value ?? null,
-    r.allocation_info?.role ?? null,
-    (r.reservations ?? []).map(reservationKey),
-    r.disk === undefined ? null : r.disk,
-    r.shared !== undefined,
-    r.revocable !== undefined,
-  ]);
+  // The common case (no reservation, disk, provider, sharing or revocability) needs no cache.
+  if (r.reservations === undefined && r.disk === undefined && r.provider_id === undefined && r.shared === undefined && r.revocable === undefined) {
+    return r.allocation_info === undefined ? `${r.name}\u0000${r.type}\u0000\u0001` : `${r.name}\u0000${r.type}\u0000${r.allocation_info.role ?? '\u0001'}`;
+  }
+  const cached = kindKeys.get(r);
+  if (cached !== undefined) return cached;
+  let key = `${r.name}\u0000${r.type}\u0000${r.allocation_info?.role ?? '\u0001'}`;
+  if (r.provider_id !== undefined) key += `\u0000p:${r.provider_id.value}`;
+  if (r.reservations !== undefined && r.reservations.length > 0) key += `\u0000r:${r.reservations.map(reservationKey).join('|')}`;
+  if (r.disk !== undefined) key += `\u0000d:${JSON.stringify(r.disk)}`;
+  if (r.shared !== undefined) key += '\u0000shared';
+  if (r.revocable !== undefined) key += '\u0000revocable';
+  kindKeys.set(r, key);
+  return key;
 }
 
 function isEmpty(r: Resource): boolean {
@@ -166,6 +183,16 @@ function sameResource(a: Resource, b: Resource): boolean {
   return kindKey(a) === kindKey(b) && valueContains(a, b) && valueContains(b, a);
 }
 
+/** A copy for arithmetic: same kind, so the cached kind key carries over. */
+function copyForArithmetic(r: Resource): Resource {
+  const copy = cloneResource(r);
+  if (r.reservations !== undefined || r.disk !== undefined) {
+    const key = kindKeys.get(r);
+    if (key !== undefined) kindKeys.set(copy, key);
+  }
+  return copy;
+}
+
 /** Add one resource to a normalized list (mutating it). */
 function addOne(list: Resource[], r: Resource): void {
   if (isEmpty(r)) return;
@@ -177,7 +204,7 @@ function addOne(list: Resource[], r: Resource): void {
       return;
     }
   }
-  const copy = cloneResource(r);
+  const copy = copyForArithmetic(r);
   if (copy.type === 'SCALAR' && copy.scalar !== undefined) copy.scalar = { value: fromMilli(toMilli(copy.scalar.value)) };
   if (copy.type === 'RANGES') copy.ranges = { range: coalesceRanges(copy.ranges?.range ?? []) };
   list.push(copy);
@@ -204,6 +231,16 @@ export function normalize(rs: readonly Resource[]): Resource[] {
   const out: Resource[] = [];
   for (const r of rs) addOne(out, r);
   return out;
+}
+
+/** Add `b` into the normalized list `into`, in place (for accounting lists the caller owns). */
+export function addInto(into: Resource[], b: readonly Resource[]): void {
+  for (const r of b) addOne(into, r);
+}
+
+/** Subtract `b` from the normalized list `from`, in place. */
+export function subtractFrom(from: Resource[], b: readonly Resource[]): void {
+  for (const r of b) subtractOne(from, r);
 }
 
 export function addResources(a: readonly Resource[], b: readonly Resource[]): Resource[] {
@@ -494,9 +531,11 @@ export function popReservation(r: Resource): Resource {
 export function stripPersistence(r: Resource): Resource {
   const copy = cloneResource(r);
   if (copy.disk !== undefined) {
-    delete copy.disk.persistence;
-    delete copy.disk.volume;
-    if (copy.disk.source === undefined) delete copy.disk;
+    const disk = { ...copy.disk };
+    delete disk.persistence;
+    delete disk.volume;
+    if (disk.source === undefined) delete copy.disk;
+    else copy.disk = disk;
   }
   delete copy.shared;
   return copy;
