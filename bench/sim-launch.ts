@@ -1,10 +1,13 @@
 /**
  * Launch throughput and memory of `kmf mesos-sim` with synthetic agents.
  *
- * Starts `kmf mesos-sim --synthetic` with 1,000 agents in its own process, then a minimal scheduler here
- * (undici + the wire codecs) launches as many tasks as it can for a fixed time, acknowledging every
- * update. A launch counts once its task was accepted, reported RUNNING and that update acknowledged.
- * Then it tops the cluster up to 10,000 running tasks and reads the sim process's RSS.
+ * 1. Throughput: starts `kmf mesos-sim --synthetic` with 1,000 agents in its own process; a minimal
+ *    scheduler here (undici + the wire codecs) launches as many tasks as it can for a fixed time and
+ *    acknowledges every update. A launch counts once its task was accepted, reported RUNNING and that
+ *    update acknowledged. The sim's CPU time per launch is printed too: on a shared machine the wall-clock
+ *    rate depends on what else runs, CPU per launch does not.
+ * 2. Memory: a fresh sim with 1,000 agents gets exactly 10,000 running tasks; then its RSS is read
+ *    (GET /sim/v1/metrics).
  *
  * Usage: node --import tsx bench/sim-launch.ts [--agents 1000] [--seconds 10] [--tasks-for-rss 10000]
  *        [--per-offer 10] [--running-delay-ms 20] [--max-pending 3000]
@@ -12,9 +15,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Agent, Pool, request } from 'undici';
 import { decodeEvent, encodeCall } from '../src/mesos/codec.js';
@@ -40,6 +43,7 @@ const RUNNING_DELAY = Number(values['running-delay-ms']);
 const MAX_PENDING = Number(values['max-pending']);
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function startSim(): Promise<{ child: ChildProcess; url: string }> {
   return new Promise((resolve, reject) => {
@@ -95,67 +99,106 @@ function cpuSeconds(pid: number | undefined): number | undefined {
   }
 }
 
-interface TaskTimes {
-  launchedAt: number;
-  runningAckedAt?: number;
-}
+/** A minimal scheduler: holds offers, launches batches while there is room, acknowledges everything. */
+class BenchScheduler {
+  readonly launchedAt = new Map<string, number>();
+  readonly runningAt = new Map<string, number>();
+  launched = 0;
+  callErrors = 0;
+  private limit = 0;
+  private frameworkId = '';
+  private streamId = '';
+  private inFlight = 0;
+  private held: Offer[] = [];
+  private readonly calls: Pool;
+  private readonly streamAgent = new Agent({ bodyTimeout: 0 });
+  private stream: { destroy: () => void } | undefined;
 
-async function main(): Promise<void> {
-  const startedAt = Date.now();
-  const { child, url } = await startSim();
-  const bootMs = Date.now() - startedAt;
-  const calls = new Pool(url, { connections: 8, pipelining: 16 });
-  const streamAgent = new Agent({ bodyTimeout: 0 });
-  const tasks = new Map<string, TaskTimes>();
-  let frameworkId = '';
-  let streamId = '';
-  let nextTask = 0;
-  let launching = true;
-  let launchLimit = Number.POSITIVE_INFINITY;
-  let windowEnd = Number.POSITIVE_INFINITY;
-  let windowStart = 0;
-  let inFlight = 0;
-  let callErrors = 0;
-  let runningCount = 0;
-  let subscribed: () => void = () => undefined;
-  const subscribedP = new Promise<void>((r) => (subscribed = r));
+  constructor(private readonly url: string) {
+    this.calls = new Pool(url, { connections: 8, pipelining: 16 });
+  }
 
-  const send = (call: Call): void => {
-    inFlight++;
-    calls
+  get running(): number {
+    return this.runningAt.size;
+  }
+
+  async subscribe(): Promise<void> {
+    const res = await request(`${this.url}/api/v1/scheduler`, {
+      method: 'POST',
+      dispatcher: this.streamAgent,
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: encodeCall({ type: 'SUBSCRIBE', subscribe: { framework_info: { user: 'bench', name: 'sim-launch', failover_timeout: 0 } } }, 'application/json'),
+    });
+    this.streamId = String(res.headers['mesos-stream-id']);
+    this.stream = res.body;
+    const decoder = new RecordIODecoder();
+    let subscribed: () => void = () => undefined;
+    const done = new Promise<void>((r) => (subscribed = r));
+    res.body.on('data', (chunk: Buffer) => {
+      for (const record of decoder.push(chunk)) {
+        const event = decodeEvent(record, 'application/json');
+        if (event.type === 'SUBSCRIBED') {
+          this.frameworkId = event.subscribed.framework_id.value;
+          subscribed();
+        } else if (event.type === 'OFFERS') {
+          this.held.push(...(event.offers.offers ?? []));
+          this.launchFromHeld();
+        } else if (event.type === 'UPDATE') {
+          this.onUpdate(event.update.status);
+        }
+      }
+    });
+    res.body.on('error', () => undefined);
+    await done;
+  }
+
+  /** Launch up to `total` tasks in all (as room and offers allow). */
+  launchUpTo(total: number): void {
+    this.limit = total;
+    this.launchFromHeld();
+  }
+
+  stopLaunching(): void {
+    this.limit = this.launched;
+    const ids = this.held.splice(0).map((o) => o.id);
+    // No filter: the agents come back on the next allocation.
+    if (ids.length > 0) this.send({ type: 'DECLINE', decline: { offer_ids: ids, filters: { refuse_seconds: 0 } } });
+  }
+
+  private send(call: Call): void {
+    this.inFlight++;
+    this.calls
       .request({
         path: '/api/v1/scheduler',
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'mesos-stream-id': streamId },
-        body: encodeCall({ ...call, framework_id: { value: frameworkId } }, 'application/json'),
+        headers: { 'content-type': 'application/json', 'mesos-stream-id': this.streamId },
+        body: encodeCall({ ...call, framework_id: { value: this.frameworkId } }, 'application/json'),
       })
       .then(async (res) => {
         await res.body.text();
-        if (res.statusCode !== 202) callErrors++;
+        if (res.statusCode !== 202) this.callErrors++;
       })
       .catch(() => {
-        callErrors++;
+        this.callErrors++;
       })
       .finally(() => {
-        inFlight--;
+        this.inFlight--;
       });
-  };
+  }
 
-  // Offers are held and used as room frees up (a real scheduler does the same), so the launch rate is
-  // not tied to the allocation interval.
-  const held: Offer[] = [];
-  const launchFromHeld = (): void => {
-    while (launching && held.length > 0) {
-      const room = Math.min(PER_OFFER, launchLimit - nextTask, MAX_PENDING - (nextTask - runningCount));
-      // Launch in whole batches (one ACCEPT per PER_OFFER tasks), except for the last few of a target.
-      if (room <= 0 || (room < PER_OFFER && room < launchLimit - nextTask)) return;
-      const offer = held.shift();
+  private launchFromHeld(): void {
+    while (this.held.length > 0) {
+      const left = this.limit - this.launched;
+      const room = Math.min(PER_OFFER, left, MAX_PENDING - (this.launched - this.running));
+      // Whole batches (one ACCEPT per PER_OFFER tasks), except for the last few of a target.
+      if (room <= 0 || (room < PER_OFFER && room < left)) return;
+      const offer = this.held.shift();
       if (offer === undefined) return;
       const now = Date.now();
       const infos = [];
       for (let i = 0; i < room; i++) {
-        const id = `t${nextTask++}`;
-        tasks.set(id, { launchedAt: now });
+        const id = `t${this.launched++}`;
+        this.launchedAt.set(id, now);
         infos.push({
           name: id,
           task_id: { value: id },
@@ -167,122 +210,108 @@ async function main(): Promise<void> {
           command: { value: 'synthetic' },
         });
       }
-      send({ type: 'ACCEPT', accept: { offer_ids: [offer.id], operations: [{ type: 'LAUNCH', launch: { task_infos: infos } }], filters: { refuse_seconds: 0 } } });
+      this.send({ type: 'ACCEPT', accept: { offer_ids: [offer.id], operations: [{ type: 'LAUNCH', launch: { task_infos: infos } }], filters: { refuse_seconds: 0 } } });
     }
-  };
-  const declineHeld = (): void => {
-    const ids = held.splice(0).map((o) => o.id);
-    // No filter: the agents come back on the next allocation.
-    if (ids.length > 0) send({ type: 'DECLINE', decline: { offer_ids: ids, filters: { refuse_seconds: 0 } } });
-  };
-  const onOffers = (offers: Offer[]): void => {
-    held.push(...offers);
-    if (launching) launchFromHeld();
-    else declineHeld();
-  };
+  }
 
-  const onUpdate = (status: TaskStatus): void => {
+  private onUpdate(status: TaskStatus): void {
     if (status.uuid !== undefined) {
-      send({ type: 'ACKNOWLEDGE', acknowledge: { agent_id: status.agent_id ?? { value: '' }, task_id: status.task_id, uuid: status.uuid } });
+      this.send({ type: 'ACKNOWLEDGE', acknowledge: { agent_id: status.agent_id ?? { value: '' }, task_id: status.task_id, uuid: status.uuid } });
     }
-    if (status.state === 'TASK_RUNNING') {
-      const t = tasks.get(status.task_id.value);
-      if (t !== undefined && t.runningAckedAt === undefined) {
-        // Counted when the ACK is sent; the RUNNING round trip is what a launch costs.
-        t.runningAckedAt = Date.now();
-        runningCount++;
-        launchFromHeld();
-      }
+    const id = status.task_id.value;
+    if (status.state === 'TASK_RUNNING' && !this.runningAt.has(id)) {
+      // Counted when its ACK is sent: the RUNNING round trip is what a launch costs.
+      this.runningAt.set(id, Date.now());
+      this.launchFromHeld();
     }
-  };
-
-  const subscribe = await request(`${url}/api/v1/scheduler`, {
-    method: 'POST',
-    dispatcher: streamAgent,
-    headers: { 'content-type': 'application/json', accept: 'application/json' },
-    body: encodeCall({ type: 'SUBSCRIBE', subscribe: { framework_info: { user: 'bench', name: 'sim-launch', failover_timeout: 0 } } }, 'application/json'),
-  });
-  streamId = String(subscribe.headers['mesos-stream-id']);
-  const decoder = new RecordIODecoder();
-  subscribe.body.on('data', (chunk: Buffer) => {
-    for (const record of decoder.push(chunk)) {
-      const event = decodeEvent(record, 'application/json');
-      switch (event.type) {
-        case 'SUBSCRIBED':
-          frameworkId = event.subscribed.framework_id.value;
-          subscribed();
-          break;
-        case 'OFFERS':
-          onOffers(event.offers.offers ?? []);
-          break;
-        case 'UPDATE':
-          onUpdate(event.update.status);
-          break;
-        default:
-          break;
-      }
-    }
-  });
-  subscribe.body.on('error', () => undefined);
-  await subscribedP;
-
-  // Phase 1: launch for a fixed time.
-  const simCpuStart = cpuSeconds(child.pid);
-  const benchCpuStart = process.cpuUsage();
-  windowStart = Date.now();
-  windowEnd = windowStart + SECONDS * 1000;
-  await new Promise((r) => setTimeout(r, SECONDS * 1000));
-  launching = false;
-  declineHeld();
-  const launchedInWindow = nextTask;
-  // Let launched tasks finish their round trip.
-  const drainDeadline = Date.now() + 15_000;
-  while (runningCount < launchedInWindow && Date.now() < drainDeadline) await new Promise((r) => setTimeout(r, 50));
-  const simCpu = (cpuSeconds(child.pid) ?? 0) - (simCpuStart ?? 0);
-  const benchCpuUsage = process.cpuUsage(benchCpuStart);
-  const benchCpu = (benchCpuUsage.user + benchCpuUsage.system) / 1e6;
-  const completedInWindow = [...tasks.values()].filter((t) => t.runningAckedAt !== undefined && t.runningAckedAt <= windowEnd).length;
-  const latencies = [...tasks.values()]
-    .filter((t) => t.runningAckedAt !== undefined)
-    .map((t) => (t.runningAckedAt ?? 0) - t.launchedAt)
-    .sort((a, b) => a - b);
-  const pct = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0;
-
-  // Phase 2: top up to the RSS target.
-  if (nextTask < RSS_TASKS) {
-    launchLimit = RSS_TASKS;
-    launching = true;
-    const deadline = Date.now() + 60_000;
-    while (runningCount < RSS_TASKS && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    launching = false;
-    declineHeld();
   }
-  while (inFlight > 0) await new Promise((r) => setTimeout(r, 20));
-  await new Promise((r) => setTimeout(r, 1000));
-  const metricsRes = await request(`${url}/sim/v1/metrics`);
-  const metrics = (await metricsRes.body.json()) as { rssBytes: number; heapUsedBytes: number; agents: number; tasks: number };
 
-  console.log(`sim-launch: ${AGENTS} synthetic agents up in ${(bootMs / 1000).toFixed(1)} s (process start included)`);
-  console.log(
-    `sim-launch: ${completedInWindow} tasks accepted → RUNNING → acknowledged in ${SECONDS} s = ${Math.round(completedInWindow / SECONDS)} launches/s` +
-      ` (launched ${launchedInWindow}; launch→RUNNING ack p50 ${pct(0.5)} ms, p99 ${pct(0.99)} ms; call errors ${callErrors})`,
-  );
-  if (simCpuStart !== undefined) {
+  async idle(): Promise<void> {
+    while (this.inFlight > 0) await sleep(20);
+  }
+
+  async close(): Promise<void> {
+    this.send({ type: 'TEARDOWN' });
+    await this.idle();
+    this.stream?.destroy();
+    await this.calls.close();
+    await this.streamAgent.close().catch(() => undefined);
+  }
+}
+
+async function throughput(): Promise<void> {
+  const startedAt = Date.now();
+  const { child, url } = await startSim();
+  const bootMs = Date.now() - startedAt;
+  try {
+    const s = new BenchScheduler(url);
+    await s.subscribe();
+    const simCpuStart = cpuSeconds(child.pid);
+    const benchCpuStart = process.cpuUsage();
+    const windowStart = Date.now();
+    s.launchUpTo(Number.MAX_SAFE_INTEGER);
+    await sleep(SECONDS * 1000);
+    const windowEnd = Date.now();
+    s.stopLaunching();
+    const launched = s.launched;
+    const drainDeadline = Date.now() + 20_000;
+    while (s.running < launched && Date.now() < drainDeadline) await sleep(50);
+    await s.idle();
+    const simCpu = (cpuSeconds(child.pid) ?? 0) - (simCpuStart ?? 0);
+    const benchUsage = process.cpuUsage(benchCpuStart);
+    const benchCpu = (benchUsage.user + benchUsage.system) / 1e6;
+
+    let inWindow = 0;
+    const latencies: number[] = [];
+    for (const [id, at] of s.runningAt) {
+      if (at <= windowEnd) inWindow++;
+      latencies.push(at - (s.launchedAt.get(id) ?? at));
+    }
+    latencies.sort((a, b) => a - b);
+    const pct = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0;
+    const seconds = (windowEnd - windowStart) / 1000;
+    console.log(`sim-launch: ${AGENTS} synthetic agents up in ${(bootMs / 1000).toFixed(1)} s (process start included)`);
     console.log(
-      `sim-launch: CPU per launched task: sim ${((simCpu * 1000) / Math.max(1, runningCount)).toFixed(3)} ms, scheduler ${((benchCpu * 1000) / Math.max(1, runningCount)).toFixed(3)} ms` +
-        ` (one core of sim CPU sustains ~${Math.round(runningCount / Math.max(0.001, simCpu))} launches/s); load average ${loadavg()[0]?.toFixed(1) ?? '?'} on ${cpus().length} cores`,
+      `sim-launch: ${inWindow} tasks accepted → RUNNING → acknowledged in ${seconds.toFixed(1)} s = ${Math.round(inWindow / seconds)} launches/s` +
+        ` (launched ${launched}; launch → RUNNING ack p50 ${pct(0.5)} ms, p99 ${pct(0.99)} ms; failed calls ${s.callErrors})`,
     );
+    if (simCpuStart !== undefined) {
+      console.log(
+        `sim-launch: CPU per launched task: sim ${((simCpu * 1000) / Math.max(1, s.running)).toFixed(3)} ms, scheduler ${((benchCpu * 1000) / Math.max(1, s.running)).toFixed(3)} ms` +
+          ` (one core of sim CPU sustains ~${Math.round(s.running / Math.max(0.001, simCpu))} launches/s); load average ${loadavg()[0]?.toFixed(1) ?? '?'} on ${cpus().length} cores`,
+      );
+    }
+    await s.close();
+  } finally {
+    await stopSim(child);
   }
-  console.log(
-    `sim-launch: master RSS ${(metrics.rssBytes / 1024 / 1024).toFixed(1)} MB (heap ${(metrics.heapUsedBytes / 1024 / 1024).toFixed(1)} MB) with ${metrics.agents} agents and ${metrics.tasks} tasks`,
-  );
+}
 
-  send({ type: 'TEARDOWN' });
-  while (inFlight > 0) await new Promise((r) => setTimeout(r, 20));
-  subscribe.body.destroy();
-  await calls.close();
-  await streamAgent.close().catch(() => undefined);
-  await stopSim(child);
+async function memory(): Promise<void> {
+  const { child, url } = await startSim();
+  try {
+    const s = new BenchScheduler(url);
+    await s.subscribe();
+    s.launchUpTo(RSS_TASKS);
+    const deadline = Date.now() + 120_000;
+    while (s.running < RSS_TASKS && Date.now() < deadline) await sleep(100);
+    s.stopLaunching();
+    await s.idle();
+    await sleep(1000);
+    const res = await request(`${url}/sim/v1/metrics`);
+    const metrics = (await res.body.json()) as { rssBytes: number; heapUsedBytes: number; agents: number; tasks: number };
+    console.log(
+      `sim-launch: master RSS ${(metrics.rssBytes / 1024 / 1024).toFixed(1)} MB (heap ${(metrics.heapUsedBytes / 1024 / 1024).toFixed(1)} MB) with ${metrics.agents} agents and ${metrics.tasks} running tasks`,
+    );
+    await s.close();
+  } finally {
+    await stopSim(child);
+  }
+}
+
+async function main(): Promise<void> {
+  await throughput();
+  if (RSS_TASKS > 0) await memory();
 }
 
 main().catch((err: unknown) => {

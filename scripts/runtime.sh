@@ -24,10 +24,14 @@ zk_home="$rt/zookeeper"
 app_dir="$root/examples/wordcount"
 app_jar="$app_dir/target/wordcount-1.0.jar"
 mkdir -p "$rt"
+# One assembler at a time (two setups racing would share the .tmp directories).
+exec 9>"$rt/.lock"
+flock 9
 
 log() { printf 'runtime: %s\n' "$*" >&2; }
 hash_of() { cat "$@" | sha256sum | cut -c1-16; }
-mvn_q() { mvn -B -q -Dstyle.color=never "$@"; }
+# Maven 3.8 prints ANSI colour resets even in batch mode: strip them (pipefail keeps mvn's exit status).
+mvn_q() { mvn -B -q "$@" 2>&1 | sed 's/\x1b\[[0-9;]*m//g'; }
 
 # ---- ZooKeeper ---------------------------------------------------------------------------------------------
 zk_stamp="zookeeper=$ZOOKEEPER_VERSION pom=$(hash_of "$pom")"

@@ -33,6 +33,8 @@ import base64
 import getpass
 import json
 import logging
+import os
+import shlex
 import socket
 import sys
 import threading
@@ -41,7 +43,7 @@ import urllib.request
 import uuid as uuidlib
 
 import pymesos
-from pymesos import MesosSchedulerDriver, Scheduler
+from pymesos import MesosSchedulerDriver, Scheduler, decode_data, encode_data
 
 TERMINAL_STATES = {
     'TASK_FINISHED', 'TASK_FAILED', 'TASK_KILLED', 'TASK_LOST', 'TASK_ERROR',
@@ -50,15 +52,24 @@ TERMINAL_STATES = {
 RESULT_PREFIX = 'KMF-COMPAT-RESULT '
 UNKNOWN_TASK_ID = 'kmf-compat-never-launched'
 LONG_TASK_ID = 'long-0'
+EXECUTOR_CPUS = 0.05
+EXECUTOR_MEM = 32.0
+EXECUTOR_PROGRAM = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'pymesos_executor.py')
 
 log = logging.getLogger('kmf-compat')
 
 
 class Task(object):
-    def __init__(self, task_id, command, expected):
+    def __init__(self, task_id, command, expected, executor=None):
         self.task_id = task_id
         self.command = command
         self.expected = expected  # the terminal state the task must end in
+        self.executor = executor  # ExecutorInfo of a custom executor, or None for a command task
+
+    @property
+    def executor_id(self):
+        # A command task's executor id is the task id (the agent's built-in command executor).
+        return self.executor['executor_id']['value'] if self.executor else self.task_id
 
 
 class Run(object):
@@ -76,6 +87,7 @@ class Run(object):
         self.declined = 0
         self.updates_with_uuid = 0
         self.reconciliation = {}  # task id -> states answered by reconciliation
+        self.messages = []  # framework messages received from executors (decoded text)
 
     def problem(self, text):
         with self.lock:
@@ -164,18 +176,29 @@ class CompatScheduler(Scheduler):
                 self.check_offer(offer)
                 tasks = []
                 while self.pending:
-                    resources = self.carve(offer)
-                    if resources is None:
+                    task = self.pending[0]
+                    if task.executor is None:
+                        need = (self.cpus, self.mem)
+                    else:
+                        need = (self.cpus + EXECUTOR_CPUS, self.mem + EXECUTOR_MEM)
+                    if self.carve(offer, need[0], need[1], dry_run=True) is None:
                         break
-                    task = self.pending.pop(0)
+                    self.pending.pop(0)
                     self.run.agents[task.task_id] = offer['agent_id']['value']
-                    tasks.append({
+                    info = {
                         'name': 'kmf-compat %s' % task.task_id,
                         'task_id': {'value': task.task_id},
                         'agent_id': offer['agent_id'],
-                        'resources': resources,
-                        'command': {'shell': True, 'value': task.command},
-                    })
+                        'resources': self.carve(offer, self.cpus, self.mem),
+                    }
+                    if task.executor is None:
+                        info['command'] = {'shell': True, 'value': task.command}
+                    else:
+                        executor = dict(task.executor)
+                        executor['resources'] = self.carve(offer, EXECUTOR_CPUS, EXECUTOR_MEM)
+                        info['executor'] = executor
+                        info['data'] = encode_data(task.command.encode('utf-8'))
+                    tasks.append(info)
                 if not tasks:
                     self.run.declined += 1
             if tasks:
@@ -190,11 +213,12 @@ class CompatScheduler(Scheduler):
             log.info('nothing left to launch: SUPPRESS')
             driver.suppressOffers()
 
-    def carve(self, offer):
-        """cpus and mem for one task out of the offer's unreserved resources (None when they don't fit).
-        The offer's `role` and `allocation_info` are echoed, as a careful MULTI_ROLE framework does."""
+    def carve(self, offer, cpus, mem, dry_run=False):
+        """cpus and mem out of the offer's unreserved resources (None when they don't fit); the offer
+        copy is debited unless dry_run. The offer's `role` and `allocation_info` are echoed, as a careful
+        MULTI_ROLE framework does."""
         picked = []
-        for name, need in (('cpus', self.cpus), ('mem', self.mem)):
+        for name, need in (('cpus', cpus), ('mem', mem)):
             source = None
             for r in offer.get('resources', []):
                 if r.get('name') == name and r.get('type') == 'SCALAR' and 'reservations' not in r \
@@ -208,6 +232,8 @@ class CompatScheduler(Scheduler):
                 if key in source:
                     res[key] = source[key]
             picked.append((source, res))
+        if dry_run:
+            return [res for _, res in picked]
         for source, res in picked:
             source['scalar']['value'] -= res['scalar']['value']
         return [res for _, res in picked]
@@ -253,7 +279,25 @@ class CompatScheduler(Scheduler):
         self.notify()
 
     def frameworkMessage(self, driver, executor_id, agent_id, message):
-        log.info('framework message from %s: %r', executor_id, message)
+        try:
+            text = decode_data(message).decode('utf-8')
+        except Exception:
+            self.run.problem('MESSAGE data is not base64 of UTF-8: %r' % (message,))
+            return
+        log.info('framework message from %s on %s: %r', executor_id.get('value'), agent_id.get('value'), text)
+        with self.run.lock:
+            self.run.messages.append(text)
+            expected = self.run.tasks.get(text.split(':', 1)[-1])
+            ping = text.startswith('started:') and expected is not None and expected.expected == 'TASK_FINISHED' \
+                and not any(m.startswith('ping:') for m in self.run.messages)
+            if ping:
+                self.run.messages.append('ping:%s' % expected.task_id)
+        if expected is not None and executor_id.get('value') != expected.executor_id:
+            self.run.problem('MESSAGE from executor %s, expected %s' % (executor_id, expected.executor_id))
+        if ping:
+            # Scheduler -> executor MESSAGE; the executor answers pong:<task id>.
+            driver.sendFrameworkMessage(executor_id, agent_id, encode_data(('ping:%s' % expected.task_id).encode('utf-8')))
+        self.notify()
 
     def slaveLost(self, driver, agent_id):
         self.run.problem('agent lost: %s' % (agent_id,))
@@ -304,14 +348,16 @@ class CompatScheduler(Scheduler):
             self.check_uuid(what, update['uuid'])
         if update.get('source') != 'SOURCE_EXECUTOR':
             self.run.problem('%s: source %s, expected SOURCE_EXECUTOR' % (what, update.get('source')))
-        if update.get('executor_id', {}).get('value') != task_id:
-            self.run.problem('%s: executor_id %s, expected the task id (command executor)' % (what, update.get('executor_id')))
+        task = self.run.tasks.get(task_id)
+        if task is not None and update.get('executor_id', {}).get('value') != task.executor_id:
+            self.run.problem('%s: executor_id %s, expected %s' % (what, update.get('executor_id'), task.executor_id))
         container = update.get('container_status')
         if not container or 'container_id' not in container:
             self.run.problem('%s: no container_status.container_id' % what)
         elif 'executor_pid' not in container:
             self.run.problem('%s: container_status without executor_pid' % what)
-        if state == 'TASK_FAILED' and update.get('message') != 'Command exited with status 3':
+        if task is not None and task.executor is None and state == 'TASK_FAILED' \
+                and update.get('message') != 'Command exited with status 3':
             self.run.problem('%s: message %r, expected "Command exited with status 3"' % (what, update.get('message')))
 
     def check_reconciliation(self, task_id, update):
@@ -490,7 +536,47 @@ def scenario_failover(args, master, deadline):
     return run, extra
 
 
-SCENARIOS = {'basic': scenario_basic, 'failover': scenario_failover}
+def scenario_executor(args, master, deadline):
+    def executor(task_id):
+        return {
+            'executor_id': {'value': 'x-%s' % task_id},
+            'name': 'kmf-compat pymesos executor for %s' % task_id,
+            'command': {'shell': True, 'value': '%s %s' % (shlex.quote(sys.executable), shlex.quote(EXECUTOR_PROGRAM))},
+        }
+
+    tasks = [
+        Task('exec-quick', 'echo quick', 'TASK_FINISHED', executor('exec-quick')),
+        # Idle longer than common HTTP keep-alive timeouts between the executor's RUNNING and FINISHED calls.
+        Task('exec-idle', 'sleep %d' % args.executor_idle, 'TASK_FINISHED', executor('exec-idle')),
+        Task('exec-fail', 'exit 4', 'TASK_FAILED', executor('exec-fail')),
+        Task(LONG_TASK_ID, 'exec sleep 300', 'TASK_KILLED', executor(LONG_TASK_ID)),
+    ]
+    run = Run(tasks)
+    sched = CompatScheduler(run, args.role, tasks, args.cpus, args.mem, kill_on='running',
+                            after_subscribe=None, expect_reregistration=False)
+    d = Driven(run, sched, framework_info(args), master)
+    d.driver.start()
+    done = all_terminal(run, [t.task_id for t in tasks])
+    d.until(lambda: done() and any(m.startswith('pong:') for m in run.messages), deadline,
+            'every task to end and the executor to answer a framework message')
+    d.stop(failover=False)
+    torn_down = check_torn_down(run, d.master_address(master))
+
+    with run.lock:
+        for t in tasks:
+            history = run.states[t.task_id]
+            if (history[-1] if history else None) != t.expected:
+                run.problem('%s: states %s, expected to end %s' % (t.task_id, history, t.expected))
+            if not history or history[0] != 'TASK_RUNNING':
+                run.problem('%s: states %s, expected TASK_RUNNING first (sent by the executor)' % (t.task_id, history))
+            if 'started:%s' % t.task_id not in run.messages:
+                run.problem('no framework message started:%s from its executor' % t.task_id)
+        if not any(m.startswith('pong:') for m in run.messages):
+            run.problem('the executor never answered the scheduler\'s framework message (messages: %s)' % run.messages)
+    return run, {'teardown_ok': torn_down, 'messages': sorted(run.messages)}
+
+
+SCENARIOS = {'basic': scenario_basic, 'failover': scenario_failover, 'executor': scenario_executor}
 
 
 def main():
@@ -498,6 +584,8 @@ def main():
     parser.add_argument('--master', required=True, help='http://HOST:PORT, HOST:PORT or zk://HOST:PORT/PATH')
     parser.add_argument('--scenario', choices=sorted(SCENARIOS), default='basic')
     parser.add_argument('--tasks', type=int, default=3, help='basic: tasks that must reach TASK_FINISHED')
+    parser.add_argument('--executor-idle', type=int, default=8,
+                        help='executor: seconds the exec-idle task runs (its executor is silent meanwhile)')
     parser.add_argument('--cpus', type=float, default=0.1)
     parser.add_argument('--mem', type=float, default=32.0)
     parser.add_argument('--role', default='kmf-compat')

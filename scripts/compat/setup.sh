@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs the third-party Mesos scheduler library that test/integration/compat-thirdparty.test.ts runs
-# against `kmf mesos-sim` (pymesos, from PyPI) into an isolated venv: .kmf/compat/venv.
+# Installs the third-party Mesos scheduler libraries that test/integration/compat-thirdparty.test.ts runs
+# against `kmf mesos-sim` (pymesos and mesoshttp, from PyPI) into an isolated venv: .kmf/compat/venv.
 # Idempotent: when the venv was built from the same pinned files it returns at once.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -39,12 +39,13 @@ printf 'kmf-compat-setup\n' >"$site/http_parser-0.9.0.dist-info/INSTALLER"
 "${pip[@]}" install --no-deps --require-hashes -r "$here/requirements.txt"
 "${pip[@]}" check >&2
 
-# The library must import and use the pure-Python HTTP parser.
+# The libraries must import; pymesos must use the pure-Python HTTP parser.
 "$venv/bin/python" - <<'PY'
 import pymesos
+import mesoshttp.client
 import http_parser.http as h
 import http_parser.pyparser as p
 assert h.HttpParser is p.HttpParser, "unexpected http-parser backend"
-print("compat: pymesos", pymesos.__VERSION__, "ready", flush=True)
+print("compat: pymesos", pymesos.__VERSION__, "and mesoshttp ready", flush=True)
 PY
 echo "$stamp" >"$venv/.kmf-stamp"

@@ -98,19 +98,17 @@ export function isInternalTopic(name: string): boolean {
   return name.startsWith('__');
 }
 
+/** DescribeConfigs' ConfigSource numbers (kafkajs' enum), grouped the way an operator reads them. */
+const SOURCES = new Map<number, TopicConfigEntry['source']>([
+  [Number(ConfigSource.TOPIC_CONFIG), 'topic'],
+  [Number(ConfigSource.DYNAMIC_BROKER_CONFIG), 'broker'],
+  [Number(ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG), 'broker'],
+  [Number(ConfigSource.STATIC_BROKER_CONFIG), 'broker'],
+  [Number(ConfigSource.DEFAULT_CONFIG), 'default'],
+]);
+
 function sourceOf(s: number): TopicConfigEntry['source'] {
-  switch (s) {
-    case ConfigSource.TOPIC_CONFIG:
-      return 'topic';
-    case ConfigSource.DYNAMIC_BROKER_CONFIG:
-    case ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG:
-    case ConfigSource.STATIC_BROKER_CONFIG:
-      return 'broker';
-    case ConfigSource.DEFAULT_CONFIG:
-      return 'default';
-    default:
-      return 'other';
-  }
+  return SOURCES.get(Number(s)) ?? 'other';
 }
 
 async function topicConfigs(admin: KafkaAdmin, names: readonly string[]): Promise<Map<string, Record<string, TopicConfigEntry>>> {

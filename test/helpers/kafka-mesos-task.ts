@@ -1,42 +1,45 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { renderTaskInfo, type PlacementView } from '../../src/core/render.js';
+import { clusterNodes, type KafkaClusterSpec } from '../../src/kafka/cluster-model.js';
+import { kafkaRenderHook, kafkaUnitName, kafkaUnits } from '../../src/kafka/units.js';
 import type { CommandInfo } from '../../src/mesos/types.js';
+import { prepareDesired } from '../../src/model/desired.js';
 import { commandLaunchSpec, executorEnvironment } from '../../src/sim/agent/sandbox-env.js';
-import type { ClusterNode, KafkaClusterSpec } from '../../src/kafka/cluster-model.js';
-import type { ControllerEndpoint, StorageFormat } from '../../src/kafka/quorum.js';
-import { propertiesText, serverProperties } from '../../src/kafka/server-properties.js';
-import { taskCommand } from '../../src/kafka/task-command.js';
 import { readRuntimeManifest } from '../../src/util/runtime-manifest.js';
 import { spawnManaged, type ManagedProcess } from './processes.js';
 
 /**
- * Runs one Kafka node the way a Mesos agent runs kmf's task, without Mesos: a fresh sandbox directory with the
- * Kafka tarball extracted into it (what the fetcher does with `extract: true`), the environment the command
- * executor builds (MESOS_SANDBOX & co., then CommandInfo.environment), and `/bin/sh -c <command>` in the sandbox.
+ * Runs one Kafka node the way a Mesos agent runs kmf's task, without Mesos: a sandbox directory with the Kafka
+ * tarball extracted into it (what the fetcher does with `extract: true`), the environment the command executor
+ * builds (the agent's own, then MESOS_SANDBOX & co., then CommandInfo.environment), and `/bin/sh -c <command>`
+ * in the sandbox.
  */
 export interface KafkaTaskLaunch {
-  readonly node: ClusterNode;
+  readonly nodeId: number;
+  readonly unit: string;
   readonly sandbox: string;
   readonly brokerPort: number | undefined;
   readonly controllerPort: number | undefined;
+  /** server.properties as rendered (the task writes exactly this, plus a newline). */
   readonly properties: string;
+  /** The CommandInfo of the rendered TaskInfo. */
   readonly command: CommandInfo;
+  readonly env: ReadonlyMap<string, string>;
   readonly process: ManagedProcess;
   readonly startedAt: number;
 }
 
 export interface LaunchKafkaTaskOptions {
   spec: KafkaClusterSpec;
-  node: ClusterNode;
-  controllers: readonly ControllerEndpoint[];
-  format: StorageFormat;
-  /** The sandbox to use; extracted into unless it already holds the distribution (a relaunch). */
+  nodeId: number;
+  /** Placement (agent host, offered ports) of every node, keyed by unit name: the core's view. */
+  placements: ReadonlyMap<string, PlacementView>;
+  /** The scheduler's persisted "the quorum has formed" flag. */
+  quorumFormed: boolean;
+  /** The sandbox to use; the tarball is extracted unless the distribution is already there (a relaunch). */
   sandbox: string;
-  brokerPort?: number;
-  controllerPort?: number;
-  host?: string;
-  taskId?: string;
 }
 
 /** Extracts the runtime's Kafka tarball into `dir` (skipped if already there). */
@@ -47,35 +50,39 @@ export function extractKafka(dir: string): void {
   execFileSync('tar', ['-xzf', m.kafka.tarball, '-C', dir]);
 }
 
+/**
+ * Renders node `nodeId` the whole way kmf does (cluster spec → kafkaUnits → the core's renderTaskInfo with
+ * kafkaRenderHook) and runs the resulting CommandInfo like an agent.
+ */
 export function launchKafkaTask(opts: LaunchKafkaTaskOptions): KafkaTaskLaunch {
   const m = readRuntimeManifest();
   extractKafka(opts.sandbox);
-  const host = opts.host ?? '127.0.0.1';
-  const logDir = 'kafka-data';
-  const props = serverProperties(opts.spec, opts.node, { advertisedHost: host, brokerPort: opts.brokerPort, controllerPort: opts.controllerPort, logDir }, opts.controllers);
-  const text = propertiesText(props, `kmf: node ${opts.node.nodeId} of cluster ${opts.spec.name}`);
-  const task = taskCommand(
-    {
-      distribution: { topDir: m.kafka.topDir, serverStart: m.kafka.serverStart, storageTool: m.kafka.storageTool },
-      clusterId: opts.spec.clusterId,
-      logDir,
-      format: opts.format,
-      resources: opts.node.resources,
-      properties: text,
-    },
-    opts.node.nodeId,
+  const node = clusterNodes(opts.spec).find((n) => n.nodeId === opts.nodeId);
+  if (!node) throw new Error(`no node ${opts.nodeId} in the spec`);
+  const { units, phases } = kafkaUnits(opts.spec, {
+    distribution: { topDir: m.kafka.topDir, serverStart: m.kafka.serverStart, storageTool: m.kafka.storageTool },
+    tarballUrl: `file://${m.kafka.tarball}`,
+    constraints: [],
+  });
+  const name = kafkaUnitName(opts.spec, node);
+  const unit = prepareDesired({ units, phases }).units.get(name);
+  const self = opts.placements.get(name);
+  if (!unit || !self) throw new Error(`no unit or placement for ${name}`);
+  const taskId = `${name.replace('/', '.')}__${Date.now()}`;
+  const rendered = renderTaskInfo(
+    { unit, taskId, generation: 1, agentId: self.agentId, hostname: self.hostname, ports: self.ports, lookup: (u) => opts.placements.get(u) },
+    [],
+    kafkaRenderHook(() => opts.quorumFormed),
+    30,
   );
-  const command: CommandInfo = {
-    shell: true,
-    value: task.command,
-    environment: { variables: Object.entries(task.env).map(([name, value]) => ({ name, value })) },
-  };
-  const taskId = opts.taskId ?? `${opts.spec.name}.node-${opts.node.nodeId}__${Date.now()}`;
+  if (!rendered.ok) throw new Error(`render failed: ${rendered.reason}`);
+  const command = rendered.task.command;
+  if (!command) throw new Error('the rendered task has no command');
   const env = executorEnvironment({
     frameworkId: 'kmf-test-framework',
     executorId: taskId,
     directory: opts.sandbox,
-    agentId: 'kmf-test-agent-S0',
+    agentId: self.agentId,
     agentIp: '127.0.0.1',
     agentPort: 5051,
     checkpoint: true,
@@ -85,20 +92,23 @@ export function launchKafkaTask(opts: LaunchKafkaTaskOptions): KafkaTaskLaunch {
   });
   const launch = commandLaunchSpec(command);
   const proc = spawnManaged({
-    name: `kafka-task:${opts.node.nodeId}`,
+    name: `kafka-task:${opts.nodeId}`,
     command: launch.file,
     args: launch.args,
     env,
     cwd: opts.sandbox,
     logFile: path.join(opts.sandbox, 'stdout+stderr'),
   });
+  const taskEnv = new Map((command.environment?.variables ?? []).map((v) => [v.name, v.value ?? '']));
   return {
-    node: opts.node,
+    nodeId: opts.nodeId,
+    unit: name,
     sandbox: opts.sandbox,
-    brokerPort: opts.brokerPort,
-    controllerPort: opts.controllerPort,
-    properties: text,
+    brokerPort: self.ports['broker'],
+    controllerPort: self.ports['controller'],
+    properties: taskEnv.get('KMF_SERVER_PROPERTIES') ?? '',
     command,
+    env: taskEnv,
     process: proc,
     startedAt: Date.now(),
   };

@@ -64,6 +64,18 @@ function installExitHook(): void {
       }
     }
   });
+  // A signal ends the process without 'exit' handlers: turn it into an exit (so temp dirs go too), unless
+  // someone else handles that signal.
+  const signals: [NodeJS.Signals, number][] = [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+    ['SIGHUP', 129],
+  ];
+  for (const [sig, code] of signals) {
+    process.on(sig, () => {
+      if (process.listenerCount(sig) === 1) process.exit(code);
+    });
+  }
 }
 
 /** Runs `fn` (synchronous) when the test process exits, unless the returned function unregisters it first. */

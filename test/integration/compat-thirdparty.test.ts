@@ -1,10 +1,10 @@
 /**
- * A third-party Mesos scheduler library against the sim: pymesos (PyPI, installed by
- * scripts/compat/setup.sh into .kmf/compat/venv) drives scripts/compat/pymesos_scheduler.py, a small
- * framework of ours that launches, acknowledges, kills and tears down the library's normal way.
- * The program checks the wire details it sees and prints one `KMF-COMPAT-RESULT {json}` line; this test
- * asserts on that summary, so a disagreement between the library and the sim fails here with the
- * program's own description of it. docs/compatibility.md explains each scenario.
+ * Third-party Mesos scheduler libraries against the sim: pymesos and mesoshttp (PyPI, installed by
+ * scripts/compat/setup.sh into .kmf/compat/venv) drive small frameworks of ours in scripts/compat/ that
+ * launch, acknowledge, kill and tear down each library's normal way. Each program checks the wire details
+ * it sees and prints one `KMF-COMPAT-RESULT {json}` line; this test asserts on that summary, so a
+ * disagreement between a library and the sim fails here with the program's own description of it.
+ * docs/compatibility.md explains each scenario.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,7 +17,8 @@ import { testLogger } from '../../src/util/log.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const PYTHON = join(ROOT, '.kmf', 'compat', 'venv', 'bin', 'python');
-const PROGRAM = join(ROOT, 'scripts', 'compat', 'pymesos_scheduler.py');
+const PYMESOS = join(ROOT, 'scripts', 'compat', 'pymesos_scheduler.py');
+const MESOSHTTP = join(ROOT, 'scripts', 'compat', 'mesoshttp_scheduler.py');
 const RESULT_PREFIX = 'KMF-COMPAT-RESULT ';
 /** Upper bound for one program run; it gives up by itself earlier (--timeout) and reports why. */
 const RUN_LIMIT_MS = 150_000;
@@ -50,10 +51,10 @@ interface Finished {
 
 const running = new Set<ChildProcess>();
 
-/** Runs the pymesos program in its own process group, so that nothing it starts can outlive the test. */
-function runProgram(args: string[]): Promise<Finished> {
+/** Runs a compat program in its own process group, so that nothing it starts can outlive the test. */
+function runProgram(program: string, args: string[]): Promise<Finished> {
   return new Promise((resolveRun, reject) => {
-    const child = spawn(PYTHON, [PROGRAM, '--timeout', '90', ...args], {
+    const child = spawn(PYTHON, [program, '--timeout', '90', ...args], {
       cwd: ROOT,
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -98,7 +99,7 @@ function parseResult(run: Finished): CompatResult {
 
 /** Exit 0 and no problem found; on failure the message carries the program's findings and log tail. */
 function assertClean(run: Finished, result: CompatResult): void {
-  assert.deepEqual(result.problems, [], `pymesos disagrees with the sim:\n${result.problems.join('\n')}\n--- log tail:\n${run.stderr.slice(-3000)}`);
+  assert.deepEqual(result.problems, [], `${result.library} disagrees with the sim:\n${result.problems.join('\n')}\n--- log tail:\n${run.stderr.slice(-3000)}`);
   assert.equal(result.ok, true);
   assert.equal(run.code, 0, `exit ${run.code}; stderr tail:\n${run.stderr.slice(-3000)}`);
 }
@@ -117,6 +118,9 @@ before(async () => {
     agents: 2,
     resources: 'cpus:4;mem:8192;disk:20000;ports:[31000-32000]',
     allocationIntervalMs: 200,
+    // mesoshttp sees an event only once the next one starts (it splits the stream on newlines), so a
+    // short heartbeat keeps it moving; pymesos ignores heartbeats.
+    heartbeatIntervalSeconds: 1,
   });
 });
 
@@ -125,9 +129,9 @@ after(async () => {
   await cluster.stop();
 });
 
-describe('pymesos 0.3.15 against kmf mesos-sim', () => {
-  test('launches, acknowledges, fails, kills and tears down command tasks', async () => {
-    const run = await runProgram(['--master', cluster.masterUrl, '--scenario', 'basic', '--tasks', '4']);
+void describe('pymesos 0.3.15 against kmf mesos-sim', () => {
+  void test('launches, acknowledges, fails, kills and tears down command tasks', async () => {
+    const run = await runProgram(PYMESOS, ['--master', cluster.masterUrl, '--scenario', 'basic', '--tasks', '4']);
     const result = parseResult(run);
     assertClean(run, result);
 
@@ -157,23 +161,40 @@ describe('pymesos 0.3.15 against kmf mesos-sim', () => {
     assert.equal(finalStates['long-0'], 'TASK_KILLED');
   });
 
-  test('follows the 307 of a non-leading master to the leader', async () => {
+  void test('follows the 307 of a non-leading master to the leader', async () => {
     const follower = cluster.masterUrls().find((u) => u !== cluster.masterUrl);
     assert.ok(follower !== undefined, 'the cluster has a second master');
-    const run = await runProgram(['--master', follower, '--scenario', 'basic', '--tasks', '1']);
+    const run = await runProgram(PYMESOS, ['--master', follower, '--scenario', 'basic', '--tasks', '1']);
     const result = parseResult(run);
     assertClean(run, result);
     assert.deepEqual(result.tasks['hello-0']?.states, ['TASK_STARTING', 'TASK_RUNNING', 'TASK_FINISHED']);
     assert.match(run.stderr, /redirect to new master/i, 'pymesos should have been redirected');
   });
 
-  test('re-subscribes after a scheduler failover and finds its running task by reconciliation', async () => {
-    const run = await runProgram(['--master', cluster.masterUrl, '--scenario', 'failover']);
+  void test('re-subscribes after a scheduler failover and finds its running task by reconciliation', async () => {
+    const run = await runProgram(PYMESOS, ['--master', cluster.masterUrl, '--scenario', 'failover']);
     const result = parseResult(run);
     assertClean(run, result);
     assert.equal(result.first_framework_listing, 'active');
     assert.ok(result.reconciliation['long-0']?.includes('TASK_RUNNING'));
     assert.deepEqual(result.tasks['long-0']?.states, ['TASK_STARTING', 'TASK_RUNNING', 'TASK_KILLING', 'TASK_KILLED']);
+    assert.equal(result.teardown_ok, true);
+  });
+});
+
+void describe('mesoshttp 0.4.2 against kmf mesos-sim', () => {
+  void test('a legacy single-role framework launches, acknowledges, kills, reconciles and tears down', async () => {
+    const run = await runProgram(MESOSHTTP, ['--master', cluster.masterUrl, '--tasks', '2']);
+    const result = parseResult(run);
+    assertClean(run, result);
+    assert.equal(result.library, 'mesoshttp');
+    assert.equal(result.master_version, '1.11.0');
+    for (let i = 0; i < 2; i++) {
+      assert.deepEqual(result.tasks[`hello-${i}`]?.states, ['TASK_STARTING', 'TASK_RUNNING', 'TASK_FINISHED']);
+    }
+    assert.deepEqual(result.tasks['fail-0']?.states, ['TASK_STARTING', 'TASK_RUNNING', 'TASK_FAILED']);
+    assert.deepEqual(result.tasks['long-0']?.states, ['TASK_STARTING', 'TASK_RUNNING', 'TASK_KILLING', 'TASK_KILLED']);
+    assert.deepEqual(result.reconciliation['kmf-compat-unknown-to-agent'], ['TASK_GONE']);
     assert.equal(result.teardown_ok, true);
   });
 });

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import kafkajs, { type Consumer, type KafkaMessage } from 'kafkajs';
 import { kafkaRuntime, startKafka, type KafkaCluster } from '../helpers/kafka-runtime.js';
@@ -44,6 +47,23 @@ void test('kafkaRuntime() points at the assembled distribution and tarball', () 
   assert.ok(fs.existsSync(`${rt.home}/bin/kafka-storage`));
   assert.ok(fs.existsSync(`${rt.home}/libs/kafka_2.13-${rt.version}.jar`));
   assert.ok(fs.statSync(rt.tarball).size > 1_000_000);
+});
+
+void test('the tarball is self-contained: extracted elsewhere, its scripts run with only a JRE', () => {
+  const rt = kafkaRuntime();
+  const sandbox = fs.mkdtempSync(path.join(os.tmpdir(), 'kmf-sandbox-'));
+  try {
+    // What the Mesos fetcher does with a .tgz URI: extract it into the sandbox.
+    execFileSync('tar', ['-xzf', rt.tarball, '-C', sandbox]);
+    const home = path.join(sandbox, `kafka-${rt.version}`);
+    const id = execFileSync(path.join(home, 'bin', 'kafka-storage'), ['random-uuid'], {
+      env: { ...process.env, KAFKA_HEAP_OPTS: '-Xmx64m', KAFKA_JVM_PERFORMANCE_OPTS: '-XX:+UseSerialGC -XX:TieredStopAtLevel=1' },
+      encoding: 'utf8',
+    }).trim();
+    assert.match(id, /^[A-Za-z0-9_-]{22}$/);
+  } finally {
+    fs.rmSync(sandbox, { recursive: true, force: true });
+  }
 });
 
 void describe('single-node KRaft Kafka (real broker) with kafkajs', () => {

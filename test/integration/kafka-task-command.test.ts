@@ -1,8 +1,9 @@
 /**
- * The contract the scheduler relies on: the task command and server.properties kmf renders start a real KRaft
- * cluster when run the way a Mesos agent runs a command task (sandbox with the extracted tarball, MESOS_* env,
- * `/bin/sh -c`), restart on the same disk without re-formatting it, and let a controller move to a new "agent"
- * (fresh sandbox, new ports) and rejoin the dynamic quorum by itself.
+ * The contract the scheduler relies on: the Kafka units kmf gives the core, rendered by the core into TaskInfos
+ * (placeholders resolved from placements, the storage-format hook applied), start a real KRaft cluster when run
+ * the way a Mesos agent runs a command task (sandbox with the extracted tarball, MESOS_* env, `/bin/sh -c`);
+ * a node restarts on the same disk without re-formatting it; a controller moved to a new "agent" (fresh
+ * sandbox, new ports) rejoins the dynamic quorum by itself.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -10,9 +11,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { KafkaAdmin } from '../../src/kafka/admin.js';
-import { clusterNodes, createClusterSpec, type ClusterNode, type KafkaClusterSpec } from '../../src/kafka/cluster-model.js';
+import type { PlacementView } from '../../src/core/render.js';
+import { clusterNodes, createClusterSpec, type KafkaClusterSpec } from '../../src/kafka/cluster-model.js';
 import { describeQuorumFromAny, type QuorumDescription } from '../../src/kafka/kraft-quorum.js';
-import { storageFormat, type ControllerEndpoint } from '../../src/kafka/quorum.js';
+import { kafkaUnitName } from '../../src/kafka/units.js';
 import { controllerReadiness, evaluateBrokerReadiness, registeredBrokers } from '../../src/kafka/readiness.js';
 import { parseProperties } from '../../src/kafka/server-properties.js';
 import { readRuntimeManifest } from '../../src/util/runtime-manifest.js';
@@ -53,18 +55,21 @@ async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<
   }
 }
 
-describe('Kafka task command (run like a Mesos command task)', () => {
+void describe('Kafka task command (run like a Mesos command task)', () => {
   const manifest = readRuntimeManifest();
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'kmf-kafka-task-'));
   const unregister = registerExitCleanup(() => fs.rmSync(root, { recursive: true, force: true }));
   let spec: KafkaClusterSpec;
-  let nodes: ClusterNode[];
-  let endpoints: ControllerEndpoint[];
+  let attemptDir = '';
+  /** The core's view of where each node runs (agent host, offered ports). */
+  const placements = new Map<string, PlacementView>();
   const tasks = new Map<number, KafkaTaskLaunch>();
   let admin: KafkaAdmin;
   const startToRegisteredMs: number[] = [];
 
   const brokersString = (): string[] => [...tasks.values()].map((t) => `127.0.0.1:${t.brokerPort ?? 0}`);
+
+  const unitOf = (nodeId: number): string => kafkaUnitName(spec, { nodeId, kind: 'combined' });
 
   async function startCluster(attempt: number): Promise<void> {
     spec = createClusterSpec({
@@ -75,22 +80,14 @@ describe('Kafka task command (run like a Mesos command task)', () => {
       overrides: TEST_BROKER_OVERRIDES,
       volumes: false,
     });
-    nodes = clusterNodes(spec);
+    attemptDir = path.join(root, `attempt-${attempt}`);
     const ports = await freePorts(6);
-    endpoints = spec.controllers.nodes.map((c, i) => ({ nodeId: c.nodeId, directoryId: c.directoryId, host: '127.0.0.1', port: ports[2 * i + 1]! }));
-    for (const [i, node] of nodes.entries()) {
-      tasks.set(
-        node.nodeId,
-        launchKafkaTask({
-          spec,
-          node,
-          controllers: endpoints,
-          format: storageFormat(spec, node, endpoints, false),
-          sandbox: path.join(root, `attempt-${attempt}`, `node-${node.nodeId}`),
-          brokerPort: ports[2 * i]!,
-          controllerPort: ports[2 * i + 1]!,
-        }),
-      );
+    placements.clear();
+    for (const [i, node] of clusterNodes(spec).entries()) {
+      placements.set(unitOf(node.nodeId), { agentId: `agent-${i}`, hostname: '127.0.0.1', ports: { broker: ports[2 * i]!, controller: ports[2 * i + 1]! }, vars: {} });
+    }
+    for (const node of clusterNodes(spec)) {
+      tasks.set(node.nodeId, launchKafkaTask({ spec, nodeId: node.nodeId, placements, quorumFormed: false, sandbox: path.join(attemptDir, `node-${node.nodeId}`) }));
     }
   }
 
@@ -102,7 +99,7 @@ describe('Kafka task command (run like a Mesos command task)', () => {
         const seen = new Map<number, number>();
         await waitFor('3 brokers registered', READY_TIMEOUT_MS, async () => {
           for (const t of tasks.values()) {
-            if (!t.process.running()) throw new Error(`node ${t.node.nodeId} exited:\n${t.process.tail(30)}`);
+            if (!t.process.running()) throw new Error(`node ${t.nodeId} exited:\n${t.process.tail(30)}`);
           }
           const reg = await registeredBrokers(admin);
           for (const r of reg) if (!seen.has(r.nodeId)) seen.set(r.nodeId, Date.now());
@@ -127,17 +124,18 @@ describe('Kafka task command (run like a Mesos command task)', () => {
     fs.rmSync(root, { recursive: true, force: true });
   });
 
-  test('three combined nodes register with the advertised host and offered ports, and form the quorum', async (t) => {
+  void test('three combined nodes register with the advertised host and offered ports, and form the quorum', async (t) => {
     t.diagnostic(`node start → registered (ms): ${startToRegisteredMs.join(', ')}`);
     const reg = await registeredBrokers(admin);
     for (const task of tasks.values()) {
-      assert.deepEqual(evaluateBrokerReadiness(reg, task.node.nodeId, { host: '127.0.0.1', port: task.brokerPort! }), { ready: true });
+      assert.equal(task.env.get('KMF_STORAGE_FORMAT'), 'initial-controllers');
+      assert.deepEqual(evaluateBrokerReadiness(reg, task.nodeId, { host: '127.0.0.1', port: task.brokerPort! }), { ready: true });
       // The file on disk is exactly what the scheduler rendered; the data went into the sandbox.
       assert.equal(fs.readFileSync(path.join(task.sandbox, 'server.properties'), 'utf8'), task.properties + '\n');
       const meta = readMetaProperties(task.sandbox);
       assert.equal(meta.get('cluster.id'), spec.clusterId);
-      assert.equal(meta.get('node.id'), String(task.node.nodeId));
-      assert.equal(meta.get('directory.id'), spec.controllers.nodes.find((c) => c.nodeId === task.node.nodeId)?.directoryId);
+      assert.equal(meta.get('node.id'), String(task.nodeId));
+      assert.equal(meta.get('directory.id'), spec.controllers.nodes.find((c) => c.nodeId === task.nodeId)?.directoryId);
     }
     const q = await waitFor('every controller caught up', READY_TIMEOUT_MS, async () => {
       const desc = await describeQuorumFromAny(brokersString());
@@ -149,57 +147,45 @@ describe('Kafka task command (run like a Mesos command task)', () => {
     });
     assert.deepEqual(q.voters.map((v) => v.replicaId).sort(), spec.controllers.nodes.map((c) => c.nodeId).sort());
     for (const v of q.voters) assert.equal(v.directoryId, spec.controllers.nodes.find((c) => c.nodeId === v.replicaId)?.directoryId);
-    for (const e of endpoints) {
-      const n = q.nodes.find((x) => x.nodeId === e.nodeId);
-      assert.deepEqual(n?.listeners, [{ name: 'CONTROLLER', host: '127.0.0.1', port: e.port }]);
+    for (const task of tasks.values()) {
+      const n = q.nodes.find((x) => x.nodeId === task.nodeId);
+      assert.deepEqual(n?.listeners, [{ name: 'CONTROLLER', host: '127.0.0.1', port: task.controllerPort }]);
     }
     assert.ok(q.leaderId >= 0 && q.highWatermark > 0);
   });
 
-  test('a node restarted in its sandbox keeps its disk: format is skipped and it registers again', async () => {
+  void test('a node restarted in its sandbox keeps its disk: format is skipped and it registers again', async (t) => {
     const old = tasks.get(1)!;
     const dirBefore = readMetaProperties(old.sandbox).get('directory.id');
     // A Mesos kill: SIGTERM, then the JVM runs Kafka's controlled shutdown and exits by itself.
+    const stopAt = Date.now();
     const exit = await old.process.stop(60_000);
+    const stopMs = Date.now() - stopAt;
     assert.notEqual(exit.signal, 'SIGKILL', 'the broker must shut down within the grace period');
-    const again = launchKafkaTask({
-      spec,
-      node: old.node,
-      controllers: endpoints,
-      format: storageFormat(spec, old.node, endpoints, true),
-      sandbox: old.sandbox,
-      brokerPort: old.brokerPort,
-      controllerPort: old.controllerPort,
-    });
+    // Relaunched into its reservation: same agent, same ports, same sandbox data.
+    const again = launchKafkaTask({ spec, nodeId: 1, placements, quorumFormed: true, sandbox: old.sandbox });
     tasks.set(1, again);
+    assert.equal(again.env.get('KMF_STORAGE_FORMAT'), 'join');
     await waitFor('broker 1 registered again', READY_TIMEOUT_MS, async () => {
       if (!again.process.running()) throw new Error(`node 1 exited:\n${again.process.tail(30)}`);
       const r = evaluateBrokerReadiness(await registeredBrokers(admin), 1, { host: '127.0.0.1', port: again.brokerPort! });
       return r.ready ? true : undefined;
     });
+    t.diagnostic(`SIGTERM → exit (controlled shutdown): ${stopMs} ms; relaunch → registered: ${Date.now() - again.startedAt} ms`);
     assert.equal(readMetaProperties(again.sandbox).get('directory.id'), dirBefore);
     assert.match(fs.readFileSync(path.join(again.sandbox, 'kafka-storage-format.log'), 'utf8'), /already formatted/i);
   });
 
-  test('a controller moved to a fresh sandbox on new ports joins the dynamic quorum by itself', async () => {
+  void test('a controller moved to a fresh sandbox on new ports joins the dynamic quorum by itself', async (t) => {
     const old = tasks.get(2)!;
     // The agent is lost: no graceful shutdown, the disk is gone with it.
     await old.process.kill();
     const [brokerPort, controllerPort] = await freePorts(2);
-    const moved = endpoints.map((e) => (e.nodeId === 2 ? { ...e, port: controllerPort! } : e));
-    const node = old.node;
-    const format = storageFormat(spec, node, moved, true);
-    assert.deepEqual(format, { kind: 'join' });
-    const fresh = launchKafkaTask({
-      spec,
-      node,
-      controllers: moved,
-      format,
-      sandbox: path.join(root, 'moved-node-2'),
-      brokerPort,
-      controllerPort,
-    });
+    // The core placed it on another agent with other ports; its template did not change.
+    placements.set(unitOf(2), { agentId: 'agent-9', hostname: '127.0.0.1', ports: { broker: brokerPort!, controller: controllerPort! }, vars: {} });
+    const fresh = launchKafkaTask({ spec, nodeId: 2, placements, quorumFormed: true, sandbox: path.join(attemptDir, 'moved-node-2') });
     tasks.set(2, fresh);
+    assert.equal(fresh.env.get('KMF_STORAGE_FORMAT'), 'join');
     const q: QuorumDescription = await waitFor('controller 2 a voter again at its new endpoint', READY_TIMEOUT_MS, async () => {
       if (!fresh.process.running()) throw new Error(`moved node 2 exited:\n${fresh.process.tail(30)}`);
       const r = await controllerReadiness(brokersString(), 2);
@@ -208,6 +194,7 @@ describe('Kafka task command (run like a Mesos command task)', () => {
       const n = desc.nodes.find((x) => x.nodeId === 2);
       return n?.listeners.some((l) => l.port === controllerPort) ? desc : undefined;
     });
+    t.diagnostic(`moved controller launch → voter again and caught up: ${Date.now() - fresh.startedAt} ms`);
     const newDir = readMetaProperties(fresh.sandbox).get('directory.id');
     const voter = q.voters.find((v) => v.replicaId === 2);
     assert.equal(voter?.directoryId, newDir);

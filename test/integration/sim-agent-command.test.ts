@@ -21,17 +21,17 @@ async function waitForFile(dir: string, name: string): Promise<void> {
   }
 }
 
-describe('SimAgent command tasks', () => {
+void describe('SimAgent command tasks', () => {
   let h: Harness;
 
-  before(async () => {
+  void before(async () => {
     h = await startAgent({ statusUpdateRetry: { initialMs: 300, maxMs: 1200 } });
   });
-  after(async () => {
+  void after(async () => {
     await h.cleanup();
   });
 
-  test('a command task runs in its sandbox with the agent environment and finishes', async () => {
+  void test('a command task runs in its sandbox with the agent environment and finishes', async () => {
     const fw = framework('fw-env', { checkpoint: true });
     h.agent.launchTasks(fw, [
       commandTask('env-1', {
@@ -80,12 +80,12 @@ describe('SimAgent command tasks', () => {
     await h.uplink.waitFor('terminal ACK clears the task', () => h.agent.latestState('fw-env', 'env-1') === undefined);
   });
 
-  test('shell=false runs value with arguments as argv', async () => {
+  void test('shell=false runs value with arguments as argv', async () => {
     h.agent.launchTasks(framework(), [commandTask('argv-1', { shell: false, value: '/bin/sh', arguments: ['sh', '-c', 'exit 0', 'ignored'] })]);
     assert.equal((await h.uplink.waitForState('argv-1', TERMINAL)).state, 'TASK_FINISHED');
   });
 
-  test('a non-zero exit is TASK_FAILED with the exit status', async () => {
+  void test('a non-zero exit is TASK_FAILED with the exit status', async () => {
     h.agent.launchTasks(framework(), [commandTask('fail-1', { value: 'exit 7' })]);
     const s = await h.uplink.waitForState('fail-1', TERMINAL);
     assert.equal(s.state, 'TASK_FAILED');
@@ -93,7 +93,7 @@ describe('SimAgent command tasks', () => {
     assert.equal(s.source, 'SOURCE_EXECUTOR');
   });
 
-  test('one unacknowledged update at a time: retries, and the next update only after the ACK', async () => {
+  void test('one unacknowledged update at a time: retries, and the next update only after the ACK', async () => {
     h.uplink.autoAck = false;
     try {
       h.agent.launchTasks(framework(), [commandTask('ack-1', { value: 'exit 0' })]);
@@ -119,7 +119,7 @@ describe('SimAgent command tasks', () => {
     }
   });
 
-  test('kill: a task that exits on SIGTERM within the grace period is TASK_KILLED', async () => {
+  void test('kill: a task that exits on SIGTERM within the grace period is TASK_KILLED', async () => {
     const fw = framework('fw-killing', { capabilities: [{ type: 'TASK_KILLING_STATE' }] });
     h.agent.launchTasks(fw, [
       commandTask('term-1', { value: "trap 'exit 3' TERM; touch trapped; while true; do sleep 0.1; done" }, { kill_policy: { grace_period: { nanoseconds: '30000000000' } } }),
@@ -133,7 +133,7 @@ describe('SimAgent command tasks', () => {
     assert.deepEqual(h.uplink.statesOf('term-1'), ['TASK_STARTING', 'TASK_RUNNING', 'TASK_KILLING', 'TASK_KILLED']);
   });
 
-  test('kill: a task that ignores SIGTERM is SIGKILLed after the grace period (no TASK_KILLING without the capability)', async () => {
+  void test('kill: a task that ignores SIGTERM is SIGKILLed after the grace period (no TASK_KILLING without the capability)', async () => {
     h.agent.launchTasks(framework(), [commandTask('stubborn-1', { value: "trap '' TERM; touch trapped; while true; do sleep 0.1; done" })]);
     const running = await h.uplink.waitForState('stubborn-1', ['TASK_RUNNING']);
     const pid = running.container_status?.executor_pid;
@@ -148,7 +148,7 @@ describe('SimAgent command tasks', () => {
     assert.equal(isAlive(pid), false);
   });
 
-  test('kill of an unknown task answers TASK_LOST (TASK_DROPPED if partition-aware) from the agent', async () => {
+  void test('kill of an unknown task answers TASK_LOST (TASK_DROPPED if partition-aware) from the agent', async () => {
     h.agent.launchTasks(framework('fw-pa', { capabilities: [{ type: 'PARTITION_AWARE' }] }), []);
     h.agent.killTask('fw-pa', 'never-launched');
     const s = await h.uplink.waitForState('never-launched', TERMINAL);
@@ -157,7 +157,7 @@ describe('SimAgent command tasks', () => {
     assert.equal(s.reason, 'REASON_EXECUTOR_TERMINATED');
   });
 
-  test('failing COMMAND health check: healthy=false updates, then the task is killed', async () => {
+  void test('failing COMMAND health check: healthy=false updates, then the task is killed', async () => {
     h.agent.launchTasks(framework(), [
       commandTask(
         'unhealthy-1',
@@ -188,10 +188,11 @@ describe('SimAgent command tasks', () => {
     );
   });
 
-  test('passing TCP and failing HTTP health checks report healthy true / false', async () => {
+  void test('passing TCP and failing HTTP health checks report healthy true / false', async () => {
     // One server for both checks: TCP only connects; HTTP gets a 503.
     const server: Server = createServer((sock) => {
       sock.on('error', () => undefined);
+      sock.resume(); // read (and drop) the request, or the close of the client would never be seen
       sock.end('HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\n\r\n');
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -215,14 +216,14 @@ describe('SimAgent command tasks', () => {
     }
   });
 
-  test('max_completion_time kills the task: TASK_FAILED, REASON_MAX_COMPLETION_TIME_REACHED', async () => {
+  void test('max_completion_time kills the task: TASK_FAILED, REASON_MAX_COMPLETION_TIME_REACHED', async () => {
     h.agent.launchTasks(framework(), [commandTask('slow-1', { value: 'sleep 100' }, { max_completion_time: { nanoseconds: '300000000' } })]);
     const s = await h.uplink.waitForState('slow-1', TERMINAL);
     assert.equal(s.state, 'TASK_FAILED');
     assert.equal(s.reason, 'REASON_MAX_COMPLETION_TIME_REACHED');
   });
 
-  test('shutting down a command executor kills its task', async () => {
+  void test('shutting down a command executor kills its task', async () => {
     h.agent.launchTasks(framework(), [commandTask('shut-1', { value: 'sleep 100' })]);
     await h.uplink.waitForState('shut-1', ['TASK_RUNNING']);
     h.agent.shutdownExecutor('fw-0000', 'shut-1');
@@ -231,8 +232,8 @@ describe('SimAgent command tasks', () => {
   });
 });
 
-describe('SimAgent crash', () => {
-  test('crash() leaves no process alive and reports nothing more', async () => {
+void describe('SimAgent crash', () => {
+  void test('crash() leaves no process alive and reports nothing more', async () => {
     const h = await startAgent();
     try {
       h.agent.launchTasks(framework(), [

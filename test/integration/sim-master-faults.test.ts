@@ -51,7 +51,7 @@ async function runningTaskOnNewAgent(s: TestScheduler, taskId: string): Promise<
   return { agentId, offer };
 }
 
-before(async () => {
+void before(async () => {
   cluster = await SimCluster.start({
     logger: testLogger('sim-master-faults'),
     port: 0,
@@ -62,7 +62,7 @@ before(async () => {
   });
 });
 
-afterEach(async () => {
+void afterEach(async () => {
   for (const s of current) {
     if (!s.closed) await s.call({ type: 'TEARDOWN' }).catch(() => undefined);
     await s.close();
@@ -71,12 +71,12 @@ afterEach(async () => {
   await control('DELETE', 'faults/status-updates');
 });
 
-after(async () => {
+void after(async () => {
   await cluster.stop();
 });
 
-describe('partitions', () => {
-  test('PARTITION_AWARE: TASK_UNREACHABLE with unreachable_time, FAILURE, reconciliation; back after heal', async () => {
+void describe('partitions', () => {
+  void test('PARTITION_AWARE: TASK_UNREACHABLE with unreachable_time, FAILURE, reconciliation; back after heal', async () => {
     const s = await subscribe(AWARE);
     const { agentId } = await runningTaskOnNewAgent(s, 'p1');
     assert.equal((await control('POST', `agents/${agentId}/partition`)).status, 200);
@@ -102,7 +102,7 @@ describe('partitions', () => {
     await control('DELETE', `agents/${agentId}`);
   });
 
-  test('without PARTITION_AWARE the same partition is TASK_LOST; marking the agent gone ends it', async () => {
+  void test('without PARTITION_AWARE the same partition is TASK_LOST; marking the agent gone ends it', async () => {
     const s = await subscribe(PLAIN);
     const { agentId } = await runningTaskOnNewAgent(s, 'p2');
     await control('POST', `agents/${agentId}/partition`);
@@ -115,7 +115,7 @@ describe('partitions', () => {
     assert.equal((await s.update('p2')).message, 'Reconciliation: Task is gone');
   });
 
-  test('PARTITION_AWARE: an unreachable agent marked gone gives TASK_GONE_BY_OPERATOR', async () => {
+  void test('PARTITION_AWARE: an unreachable agent marked gone gives TASK_GONE_BY_OPERATOR', async () => {
     const s = await subscribe(AWARE);
     const { agentId } = await runningTaskOnNewAgent(s, 'p3');
     await control('POST', `agents/${agentId}/partition`);
@@ -126,8 +126,8 @@ describe('partitions', () => {
   });
 });
 
-describe('crashes', () => {
-  test('a crashed agent restarts: the task processes are dead, tasks are GONE (PARTITION_AWARE) or LOST', async () => {
+void describe('crashes', () => {
+  void test('a crashed agent restarts: the task processes are dead, tasks are GONE (PARTITION_AWARE) or LOST', async () => {
     const aware = await subscribe(AWARE);
     const { agentId } = await runningTaskOnNewAgent(aware, 'c-aware');
     // Subscribed only now, so that it cannot take the new agent's first offer.
@@ -156,7 +156,7 @@ describe('crashes', () => {
     await control('DELETE', `agents/${agentId}`);
   });
 
-  test('a crashed agent that stays down is marked unreachable', async () => {
+  void test('a crashed agent that stays down is marked unreachable', async () => {
     const s = await subscribe(AWARE);
     const { agentId } = await runningTaskOnNewAgent(s, 'c-down');
     await control('POST', `agents/${agentId}/crash`, { restart: false });
@@ -166,8 +166,8 @@ describe('crashes', () => {
   });
 });
 
-describe('status update faults', () => {
-  test('a dropped update comes back through the agent retry; a duplicated one arrives twice with the same uuid', async () => {
+void describe('status update faults', () => {
+  void test('a dropped update comes back through the agent retry; a duplicated one arrives twice with the same uuid', async () => {
     const s = await subscribe(DEFAULT_FRAMEWORK);
     const created = await control('POST', 'agents', { resources: 'cpus:1;mem:256' });
     const agentId = String(created.json['id']);
@@ -193,7 +193,7 @@ describe('status update faults', () => {
     await control('DELETE', `agents/${agentId}`);
   });
 
-  test('control API errors are JSON', async () => {
+  void test('control API errors are JSON', async () => {
     const unknown = await control('POST', 'agents/nope/crash');
     assert.equal(unknown.status, 404);
     assert.match(String(unknown.json['error']), /unknown agent/);

@@ -17,16 +17,16 @@ import { DEFAULT_FRAMEWORK, eventually, followTask, launch, rawRequest, TestSche
 const INFO: FrameworkInfo = { ...DEFAULT_FRAMEWORK, failover_timeout: 600, checkpoint: true, capabilities: [{ type: 'PARTITION_AWARE' }] };
 const SUBSCRIBE_BODY = encodeCall({ type: 'SUBSCRIBE', subscribe: { framework_info: INFO } }, 'application/json');
 
-describe('master restart', () => {
+void describe('master restart', () => {
   let cluster: SimCluster;
-  before(async () => {
+  void before(async () => {
     cluster = await SimCluster.start({ logger: testLogger('sim-master-restart'), port: 0, agents: 1, allocationIntervalMs: 100, extraRoutes: controlRoutes });
   });
-  after(async () => {
+  void after(async () => {
     await cluster.stop();
   });
 
-  test('streams drop; the framework re-subscribes with its id; its running task is still there', async () => {
+  void test('streams drop; the framework re-subscribes with its id; its running task is still there', async () => {
     const s = await TestScheduler.subscribe(cluster.masterUrl, INFO);
     const sub = await s.next('SUBSCRIBED');
     const oldMasterId = sub.subscribed.master_info?.id;
@@ -56,7 +56,7 @@ describe('master restart', () => {
     await again.close();
   });
 
-  test('a recovering master answers 503', async () => {
+  void test('a recovering master answers 503', async () => {
     await cluster.restartMaster({ recoveryMs: 60_000 });
     const res = await rawRequest(`${cluster.masterUrl}/api/v1/scheduler`, { headers: { 'content-type': 'application/json' }, body: SUBSCRIBE_BODY });
     assert.equal(res.status, 503);
@@ -65,16 +65,16 @@ describe('master restart', () => {
   });
 });
 
-describe('two masters', () => {
+void describe('two masters', () => {
   let cluster: SimCluster;
-  before(async () => {
+  void before(async () => {
     cluster = await SimCluster.start({ logger: testLogger('sim-master-two'), port: 0, masters: 2, agents: 1, allocationIntervalMs: 100, extraRoutes: controlRoutes });
   });
-  after(async () => {
+  void after(async () => {
     await cluster.stop();
   });
 
-  test('the standby answers 307 with a protocol-relative Location; a leader change moves everything over', async () => {
+  void test('the standby answers 307 with a protocol-relative Location; a leader change moves everything over', async () => {
     const [first, second] = cluster.masterUrls() as [string, string];
     assert.equal(cluster.masterUrl, first);
     const redirect = await rawRequest(`${second}/api/v1/scheduler?x=1`, { headers: { 'content-type': 'application/json' }, body: SUBSCRIBE_BODY });
@@ -109,25 +109,25 @@ describe('two masters', () => {
   });
 });
 
-describe('ZooKeeper registration', () => {
+void describe('ZooKeeper registration', () => {
   let zk: ZooKeeperServer;
   let cluster: SimCluster | undefined;
-  before(async () => {
+  void before(async () => {
     zk = await startZooKeeper();
   });
-  after(async () => {
+  void after(async () => {
     await cluster?.stop();
     await zk.stop();
   });
 
   function children(client: zookeeper.Client, path: string): Promise<string[]> {
-    return new Promise((resolve, reject) => client.getChildren(path, (err, c) => (err === null ? resolve(c) : reject(err))));
+    return new Promise((resolve, reject) => client.getChildren(path, (err, c) => (err === null ? resolve(c) : reject(new Error(String(err))))));
   }
   function data(client: zookeeper.Client, path: string): Promise<string> {
-    return new Promise((resolve, reject) => client.getData(path, (err, d) => (err === null ? resolve(d.toString('utf8')) : reject(err))));
+    return new Promise((resolve, reject) => client.getData(path, (err, d) => (err === null ? resolve(d.toString('utf8')) : reject(new Error(String(err))))));
   }
 
-  test('masters are ephemeral sequential json.info_ members; the lowest leads; leadership moves when it leaves', async () => {
+  void test('masters are ephemeral sequential json.info_ members; the lowest leads; leadership moves when it leaves', async () => {
     cluster = await SimCluster.start({
       logger: testLogger('sim-master-zk'),
       port: 0,

@@ -3,7 +3,7 @@
  * it subscribes, decodes the RecordIO event stream, waits for events, and sends calls with the stream id.
  * Nothing here knows the simulator's internals.
  */
-import { Agent, request, type Dispatcher } from 'undici';
+import { Agent, request } from 'undici';
 import { decodeEvent, encodeCall, type ContentType } from '../../src/mesos/codec.js';
 import { RecordIODecoder } from '../../src/mesos/recordio.js';
 import { isTerminalState, type Call, type Event, type FrameworkInfo, type Offer, type TaskStatus } from '../../src/mesos/types.js';
@@ -20,7 +20,7 @@ export async function rawRequest(
   opts: { method?: string; headers?: Record<string, string>; body?: Buffer | string } = {},
 ): Promise<RawResponse> {
   const res = await request(url, {
-    method: (opts.method ?? 'POST') as Dispatcher.HttpMethod,
+    method: opts.method ?? 'POST',
     headers: opts.headers ?? {},
     body: opts.body,
   });

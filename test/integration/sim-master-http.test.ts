@@ -21,14 +21,14 @@ const SUBSCRIBE: Call = { type: 'SUBSCRIBE', subscribe: { framework_info: DEFAUL
 const json = (call: Call): Buffer => encodeCall(call, 'application/json');
 const TEXT_PLAIN = 'text/plain; charset=utf-8';
 
-before(async () => {
+void before(async () => {
   cluster = await SimCluster.start({ logger: testLogger('sim-master-http'), port: 0, agents: 1, extraRoutes: controlRoutes });
   base = cluster.masterUrl;
   scheduler = await TestScheduler.subscribe(base, { ...DEFAULT_FRAMEWORK, failover_timeout: 3600 });
   await scheduler.next('SUBSCRIBED');
 });
 
-after(async () => {
+void after(async () => {
   await scheduler.close();
   await cluster.stop();
 });
@@ -101,8 +101,8 @@ function cases(): Case[] {
   ];
 }
 
-describe('scheduler endpoint: status codes and bodies', () => {
-  test('each request gets the master answer', async () => {
+void describe('scheduler endpoint: status codes and bodies', () => {
+  void test('each request gets the master answer', async () => {
     for (const c of cases()) {
       const res = await rawRequest(`${base}${c.path ?? '/api/v1/scheduler'}`, {
         method: c.method ?? 'POST',
@@ -117,7 +117,7 @@ describe('scheduler endpoint: status codes and bodies', () => {
     }
   });
 
-  test('UPDATE_FRAMEWORK is synchronous: 200, or 400 with the reason', async () => {
+  void test('UPDATE_FRAMEWORK is synchronous: 200, or 400 with the reason', async () => {
     const info = { ...DEFAULT_FRAMEWORK, id: { value: scheduler.frameworkId }, failover_timeout: 3600 };
     const ok = await scheduler.call({ type: 'UPDATE_FRAMEWORK', update_framework: { framework_info: { ...info, name: 'renamed' } } });
     assert.equal(ok.status, 200);
@@ -154,8 +154,8 @@ async function until(check: () => boolean, timeoutMs = 10_000): Promise<void> {
   }
 }
 
-describe('SUBSCRIBE response on the wire (§S.2)', () => {
-  test('200, chunked, no Content-Length, JSON event type, stream id; SUBSCRIBED then HEARTBEAT', async () => {
+void describe('SUBSCRIBE response on the wire (§S.2)', () => {
+  void test('200, chunked, no Content-Length, JSON event type, stream id; SUBSCRIBED then HEARTBEAT', async () => {
     const sub = await rawSubscribe();
     try {
       assert.equal(sub.res.statusCode, 200);
@@ -179,7 +179,7 @@ describe('SUBSCRIBE response on the wire (§S.2)', () => {
     }
   });
 
-  test('Accept: application/x-protobuf gives protobuf events', async () => {
+  void test('Accept: application/x-protobuf gives protobuf events', async () => {
     const sub = await rawSubscribe('application/x-protobuf');
     try {
       assert.equal(sub.res.headers['content-type'], 'application/x-protobuf');
@@ -195,7 +195,7 @@ describe('SUBSCRIBE response on the wire (§S.2)', () => {
     }
   });
 
-  test('a FrameworkInfo error arrives as an ERROR event in a 200 stream', async () => {
+  void test('a FrameworkInfo error arrives as an ERROR event in a 200 stream', async () => {
     const bad = await TestScheduler.subscribe(base, { ...DEFAULT_FRAMEWORK, roles: ['a'] });
     assert.equal(bad.status, 200);
     const error = await bad.next('ERROR');
@@ -205,14 +205,14 @@ describe('SUBSCRIBE response on the wire (§S.2)', () => {
   });
 });
 
-describe('other endpoints', () => {
-  test('GET /version', async () => {
+void describe('other endpoints', () => {
+  void test('GET /version', async () => {
     const res = await rawRequest(`${base}/version`, { method: 'GET' });
     assert.equal(res.status, 200);
     assert.equal((JSON.parse(res.body) as { version: string }).version, '1.11.0');
   });
 
-  test('GET /master/state lists frameworks and agents', async () => {
+  void test('GET /master/state lists frameworks and agents', async () => {
     const res = await rawRequest(`${base}/master/state`, { method: 'GET' });
     assert.equal(res.status, 200);
     const state = JSON.parse(res.body) as { frameworks: Array<{ id: string }>; slaves: Array<{ id: string; resources: { cpus: number; ports: string } }>; version: string };
@@ -223,7 +223,7 @@ describe('other endpoints', () => {
     assert.equal(state.slaves[0]?.resources.ports, '[31000-32000]');
   });
 
-  test('a disconnected framework gets 403 until it re-subscribes', async () => {
+  void test('a disconnected framework gets 403 until it re-subscribes', async () => {
     const s = await TestScheduler.subscribe(base, { ...DEFAULT_FRAMEWORK, failover_timeout: 3600 });
     await s.next('SUBSCRIBED');
     const { frameworkId, streamId } = s;

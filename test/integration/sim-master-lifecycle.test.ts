@@ -18,7 +18,7 @@ async function subscribe(...args: Parameters<typeof TestScheduler.subscribe>): P
   return s;
 }
 
-before(async () => {
+void before(async () => {
   cluster = await SimCluster.start({
     logger: testLogger('sim-master-lifecycle'),
     port: 0,
@@ -28,13 +28,13 @@ before(async () => {
   });
 });
 
-after(async () => {
+void after(async () => {
   for (const s of open) await s.close();
   await cluster.stop();
 });
 
-describe('subscription', () => {
-  test('framework ids are <masterId>-NNNN; the heartbeat interval is announced and kept', async () => {
+void describe('subscription', () => {
+  void test('framework ids are <masterId>-NNNN; the heartbeat interval is announced and kept', async () => {
     const a = await subscribe(cluster.masterUrl, DEFAULT_FRAMEWORK);
     const b = await subscribe(cluster.masterUrl, DEFAULT_FRAMEWORK);
     const subA = await a.next('SUBSCRIBED');
@@ -51,7 +51,7 @@ describe('subscription', () => {
     await b.close();
   });
 
-  test('re-subscribing takes over: ERROR "Framework failed over" on the old stream, old offers invalid, no RESCIND', async () => {
+  void test('re-subscribing takes over: ERROR "Framework failed over" on the old stream, old offers invalid, no RESCIND', async () => {
     const info = { ...DEFAULT_FRAMEWORK, failover_timeout: 60, capabilities: [{ type: 'PARTITION_AWARE' as const }] };
     const first = await subscribe(cluster.masterUrl, info);
     await first.next('SUBSCRIBED');
@@ -86,7 +86,7 @@ describe('subscription', () => {
     await second.call({ type: 'TEARDOWN' });
   });
 
-  test('re-subscribing with another principal is refused; user and checkpoint changes are ignored', async () => {
+  void test('re-subscribing with another principal is refused; user and checkpoint changes are ignored', async () => {
     const info = { ...DEFAULT_FRAMEWORK, failover_timeout: 60, principal: 'p1' };
     const s = await subscribe(cluster.masterUrl, info);
     await s.next('SUBSCRIBED');
@@ -103,14 +103,14 @@ describe('subscription', () => {
     await again.call({ type: 'TEARDOWN' });
   });
 
-  test('suppressed roles must be framework roles', async () => {
+  void test('suppressed roles must be framework roles', async () => {
     const s = await subscribe(cluster.masterUrl, { ...DEFAULT_FRAMEWORK, role: 'dev' }, { suppressedRoles: ['ops'] });
     assert.equal((await s.next('ERROR')).error.message, 'Suppressed roles { ops } are not contained in the set of roles');
   });
 });
 
-describe('framework removal', () => {
-  test('failover_timeout 0: the framework is removed when its connection drops, and its tasks killed', async () => {
+void describe('framework removal', () => {
+  void test('failover_timeout 0: the framework is removed when its connection drops, and its tasks killed', async () => {
     const s = await subscribe(cluster.masterUrl, { ...DEFAULT_FRAMEWORK, failover_timeout: 0 });
     await s.next('SUBSCRIBED');
     const [offer] = await s.offers();
@@ -131,7 +131,7 @@ describe('framework removal', () => {
     await eventually(() => agentTasks() === 0, 15_000, 'task processes killed');
   });
 
-  test('TEARDOWN: 202, the stream ends without ERROR, the id is gone for good', async () => {
+  void test('TEARDOWN: 202, the stream ends without ERROR, the id is gone for good', async () => {
     const s = await subscribe(cluster.masterUrl, { ...DEFAULT_FRAMEWORK, failover_timeout: 3600 });
     await s.next('SUBSCRIBED');
     const res = await s.call({ type: 'TEARDOWN' });

@@ -20,7 +20,7 @@ async function subscribe(info: FrameworkInfo, opts: Parameters<typeof TestSchedu
   return s;
 }
 
-before(async () => {
+void before(async () => {
   cluster = await SimCluster.start({
     logger: testLogger('sim-master-offers'),
     port: 0,
@@ -32,7 +32,7 @@ before(async () => {
   });
 });
 
-afterEach(async () => {
+void afterEach(async () => {
   for (const s of current) {
     if (!s.closed) await s.call({ type: 'TEARDOWN' }).catch(() => undefined);
     await s.close();
@@ -40,15 +40,15 @@ afterEach(async () => {
   current = [];
 });
 
-after(async () => {
+void after(async () => {
   await cluster.stop();
 });
 
 const scalar = (rs: readonly Resource[] | undefined, name: string): number =>
   (rs ?? []).filter((r) => r.name === name).reduce((n, r) => n + (r.scalar?.value ?? 0), 0);
 
-describe('offer shape', () => {
-  test('a plain framework: role "*" gets the unreserved resources, pre-refinement format, no allocation_info', async () => {
+void describe('offer shape', () => {
+  void test('a plain framework: role "*" gets the unreserved resources, pre-refinement format, no allocation_info', async () => {
     const s = await subscribe(DEFAULT_FRAMEWORK);
     const [offer] = await s.offers();
     assert.ok(offer !== undefined);
@@ -71,7 +71,7 @@ describe('offer shape', () => {
     assert.deepEqual(offer.resources?.find((r) => r.name === 'ports')?.ranges, { range: [{ begin: 31000, end: 31099 }] });
   });
 
-  test('MULTI_ROLE + RESERVATION_REFINEMENT: allocation_info everywhere, reservations[] and no role field', async () => {
+  void test('MULTI_ROLE + RESERVATION_REFINEMENT: allocation_info everywhere, reservations[] and no role field', async () => {
     const s = await subscribe({
       ...DEFAULT_FRAMEWORK,
       roles: ['dev'],
@@ -90,14 +90,14 @@ describe('offer shape', () => {
   });
 });
 
-describe('declining, filters, REVIVE and SUPPRESS', () => {
+void describe('declining, filters, REVIVE and SUPPRESS', () => {
   async function noOfferFor(s: TestScheduler, ms: number): Promise<boolean> {
     s.drain();
     await new Promise((r) => setTimeout(r, ms));
     return s.peek('OFFERS').length === 0;
   }
 
-  test('a DECLINE filter holds back the agent until REVIVE; refuse_seconds 0 re-offers at once', async () => {
+  void test('a DECLINE filter holds back the agent until REVIVE; refuse_seconds 0 re-offers at once', async () => {
     const s = await subscribe(DEFAULT_FRAMEWORK);
     let [offer] = await s.offers();
     assert.ok(offer !== undefined);
@@ -111,7 +111,7 @@ describe('declining, filters, REVIVE and SUPPRESS', () => {
     assert.ok(offer !== undefined, 'offered again on the next cycle');
   });
 
-  test('SUPPRESS stops offers; REVIVE with an invalid role is dropped; REVIVE brings them back', async () => {
+  void test('SUPPRESS stops offers; REVIVE with an invalid role is dropped; REVIVE brings them back', async () => {
     const s = await subscribe({ ...DEFAULT_FRAMEWORK, roles: ['dev', 'ops'], capabilities: [{ type: 'MULTI_ROLE' }] });
     await s.offers();
     await s.call({ type: 'SUPPRESS' });
@@ -134,7 +134,7 @@ describe('declining, filters, REVIVE and SUPPRESS', () => {
     assert.equal(scalar(offer?.resources, 'cpus'), 4, 'ops does not get the cpus reserved to dev');
   });
 
-  test('the unused part of an ACCEPT is declined with accept.filters', async () => {
+  void test('the unused part of an ACCEPT is declined with accept.filters', async () => {
     const s = await subscribe(DEFAULT_FRAMEWORK);
     const [offer] = await s.offers();
     assert.ok(offer !== undefined);
@@ -147,8 +147,8 @@ describe('declining, filters, REVIVE and SUPPRESS', () => {
   });
 });
 
-describe('rescinding offers', () => {
-  test('removing an agent rescinds its offers and sends FAILURE', async () => {
+void describe('rescinding offers', () => {
+  void test('removing an agent rescinds its offers and sends FAILURE', async () => {
     const extra = await cluster.addAgent({ resources: 'cpus:1;mem:64' });
     const s = await subscribe(DEFAULT_FRAMEWORK);
     let offer: Offer | undefined;
@@ -164,7 +164,7 @@ describe('rescinding offers', () => {
     assert.deepEqual(failure.failure, { agent_id: { value: extra } });
   });
 
-  test('--offer-timeout rescinds offers that are held too long', async () => {
+  void test('--offer-timeout rescinds offers that are held too long', async () => {
     const timed = await SimCluster.start({ logger: testLogger('sim-offer-timeout'), port: 0, agents: 1, allocationIntervalMs: 100, offerTimeoutMs: 300 });
     const s = await TestScheduler.subscribe(timed.masterUrl, DEFAULT_FRAMEWORK);
     try {
@@ -178,7 +178,7 @@ describe('rescinding offers', () => {
   });
 });
 
-describe('reservations and persistent volumes', () => {
+void describe('reservations and persistent volumes', () => {
   const info: FrameworkInfo = {
     ...DEFAULT_FRAMEWORK,
     roles: ['dev'],
@@ -196,7 +196,7 @@ describe('reservations and persistent volumes', () => {
     disk: { persistence: { id: 'data-1', principal: 'kmf' }, volume: { container_path: 'data', mode: 'RW' } },
   };
 
-  test('RESERVE → CREATE → LAUNCH in one ACCEPT; the volume survives the task and comes back in offers', async () => {
+  void test('RESERVE → CREATE → LAUNCH in one ACCEPT; the volume survives the task and comes back in offers', async () => {
     const s = await subscribe(info);
     const [offer] = await s.offers();
     assert.ok(offer !== undefined);
@@ -265,7 +265,7 @@ describe('reservations and persistent volumes', () => {
     }, 10_000, 'reservations released');
   });
 
-  test('an invalid operation with an id gets OPERATION_ERROR; one that works gets OPERATION_FINISHED', async () => {
+  void test('an invalid operation with an id gets OPERATION_ERROR; one that works gets OPERATION_FINISHED', async () => {
     const s = await subscribe(info);
     const [offer] = await s.offers();
     assert.ok(offer !== undefined);

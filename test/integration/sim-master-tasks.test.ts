@@ -27,7 +27,7 @@ async function oneOffer(s: TestScheduler): Promise<Offer> {
   return offer;
 }
 
-before(async () => {
+void before(async () => {
   cluster = await SimCluster.start({
     logger: testLogger('sim-master-tasks'),
     port: 0,
@@ -37,7 +37,7 @@ before(async () => {
   });
 });
 
-afterEach(async () => {
+void afterEach(async () => {
   for (const s of current) {
     if (!s.closed) await s.call({ type: 'TEARDOWN' }).catch(() => undefined);
     await s.close();
@@ -45,12 +45,12 @@ afterEach(async () => {
   current = [];
 });
 
-after(async () => {
+void after(async () => {
   await cluster.stop();
 });
 
-describe('launching real tasks', () => {
-  test('STARTING → RUNNING → FINISHED, each acknowledged, with uuid, agent, executor and container status', async () => {
+void describe('launching real tasks', () => {
+  void test('STARTING → RUNNING → FINISHED, each acknowledged, with uuid, agent, executor and container status', async () => {
     const s = await subscribe(DEFAULT_FRAMEWORK);
     const offer = await oneOffer(s);
     assert.equal((await launch(s, offer, [{ id: 'sleeper', command: 'sleep 0.2' }])).status, 202);
@@ -65,7 +65,7 @@ describe('launching real tasks', () => {
     }
   });
 
-  test('a failing command ends in TASK_FAILED; echo output lands in the sandbox', async () => {
+  void test('a failing command ends in TASK_FAILED; echo output lands in the sandbox', async () => {
     const s = await subscribe(DEFAULT_FRAMEWORK);
     const offer = await oneOffer(s);
     await launch(s, offer, [
@@ -78,7 +78,7 @@ describe('launching real tasks', () => {
     assert.equal((await followTask(s, 'echoes', 'terminal')).pop()?.state, 'TASK_FINISHED');
   });
 
-  test('validation failures are TASK_ERROR from the master, without uuid', async () => {
+  void test('validation failures are TASK_ERROR from the master, without uuid', async () => {
     const s = await subscribe(DEFAULT_FRAMEWORK);
     const offer = await oneOffer(s);
     await launch(s, offer, [
@@ -101,7 +101,7 @@ describe('launching real tasks', () => {
     assert.equal((await followTask(s, 'ok', 'terminal')).pop()?.state, 'TASK_KILLED');
   });
 
-  test('offers used twice or empty ACCEPTs: TASK_DROPPED for PARTITION_AWARE, TASK_LOST otherwise', async () => {
+  void test('offers used twice or empty ACCEPTs: TASK_DROPPED for PARTITION_AWARE, TASK_LOST otherwise', async () => {
     for (const info of [PARTITION_AWARE, DEFAULT_FRAMEWORK]) {
       const s = await subscribe(info);
       const offer = await oneOffer(s);
@@ -118,7 +118,7 @@ describe('launching real tasks', () => {
     }
   });
 
-  test('LAUNCH_GROUP runs the group under a default executor', async () => {
+  void test('LAUNCH_GROUP runs the group under a default executor', async () => {
     const s = await subscribe(DEFAULT_FRAMEWORK);
     const offer = await oneOffer(s);
     const executor = {
@@ -151,8 +151,8 @@ describe('launching real tasks', () => {
   });
 });
 
-describe('acknowledgements and kills', () => {
-  test('one unacknowledged update per task: without an ACK, STARTING is retried and RUNNING waits', async () => {
+void describe('acknowledgements and kills', () => {
+  void test('one unacknowledged update per task: without an ACK, STARTING is retried and RUNNING waits', async () => {
     const s = await subscribe(DEFAULT_FRAMEWORK);
     const offer = await oneOffer(s);
     await launch(s, offer, [{ id: 'patient', command: 'sleep 30' }]);
@@ -164,7 +164,7 @@ describe('acknowledgements and kills', () => {
     assert.equal((await s.update('patient')).state, 'TASK_RUNNING');
   });
 
-  test('KILL of a running task gives TASK_KILLED; KILL of an unknown task is answered by reconciliation', async () => {
+  void test('KILL of a running task gives TASK_KILLED; KILL of an unknown task is answered by reconciliation', async () => {
     const s = await subscribe(PARTITION_AWARE);
     const offer = await oneOffer(s);
     await launch(s, offer, [
@@ -182,8 +182,8 @@ describe('acknowledgements and kills', () => {
   });
 });
 
-describe('reconciliation', () => {
-  test('implicit: every live task; explicit: latest state, GONE once the terminal update was acknowledged', async () => {
+void describe('reconciliation', () => {
+  void test('implicit: every live task; explicit: latest state, GONE once the terminal update was acknowledged', async () => {
     const s = await subscribe(PARTITION_AWARE);
     const offer = await oneOffer(s);
     await launch(s, offer, [
@@ -204,5 +204,84 @@ describe('reconciliation', () => {
     assert.equal(r2.state, 'TASK_GONE', 'a finished and acknowledged task is no longer known');
     assert.equal((await s.update('r1')).state, 'TASK_RUNNING');
     assert.equal(s.peek('UPDATE').some((e) => e.update.status.task_id.value === 'r2'), false, 'r2 was not in the implicit answer');
+  });
+});
+
+/** A tiny custom executor speaking the v1 executor API in JSON: RUNNING on LAUNCH, echoes MESSAGEs, KILLED on SHUTDOWN. */
+const EXECUTOR_SOURCE = String.raw`
+import http from 'node:http';
+import { randomUUID } from 'node:crypto';
+const [host, port] = process.env.MESOS_AGENT_ENDPOINT.split(':');
+const ids = { executor_id: { value: process.env.MESOS_EXECUTOR_ID }, framework_id: { value: process.env.MESOS_FRAMEWORK_ID } };
+const tasks = new Set();
+function post(call) {
+  return new Promise((resolve) => {
+    const body = Buffer.from(JSON.stringify({ ...ids, ...call }));
+    const req = http.request({ host, port, path: '/api/v1/executor', method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => { res.resume(); res.on('end', resolve); });
+    req.on('error', resolve);
+    req.end(body);
+  });
+}
+const uuid = () => Buffer.from(randomUUID().replace(/-/g, ''), 'hex').toString('base64');
+const update = (taskId, state) => post({ type: 'UPDATE', update: { status: { task_id: { value: taskId }, state, source: 'SOURCE_EXECUTOR', executor_id: ids.executor_id, uuid: uuid() } } });
+const req = http.request({ host, port, path: '/api/v1/executor', method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' } }, (res) => {
+  let buf = Buffer.alloc(0);
+  res.on('data', async (chunk) => {
+    buf = Buffer.concat([buf, chunk]);
+    for (;;) {
+      const nl = buf.indexOf(10);
+      if (nl === -1) return;
+      const len = Number(buf.subarray(0, nl).toString());
+      if (buf.length < nl + 1 + len) return;
+      const event = JSON.parse(buf.subarray(nl + 1, nl + 1 + len).toString());
+      buf = buf.subarray(nl + 1 + len);
+      if (event.type === 'LAUNCH') { tasks.add(event.launch.task.task_id.value); await update(event.launch.task.task_id.value, 'TASK_RUNNING'); }
+      if (event.type === 'MESSAGE') {
+        const text = Buffer.from(event.message.data, 'base64').toString();
+        await post({ type: 'MESSAGE', message: { data: Buffer.from('echo:' + text).toString('base64') } });
+      }
+      if (event.type === 'SHUTDOWN') { for (const t of tasks) await update(t, 'TASK_KILLED'); setTimeout(() => process.exit(0), 200); }
+    }
+  });
+});
+req.end(JSON.stringify({ ...ids, type: 'SUBSCRIBE', subscribe: {} }));
+`;
+
+void describe('custom executors', () => {
+  void test('MESSAGE both ways, executor_ids in offers, SHUTDOWN, then FAILURE with the exit status', async () => {
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'kmf-sim-executor-'));
+    const script = join(dir, 'executor.mjs');
+    writeFileSync(script, EXECUTOR_SOURCE);
+    try {
+      const s = await subscribe(DEFAULT_FRAMEWORK);
+      const offer = await oneOffer(s);
+      const executor = { executor_id: { value: 'exec-1' }, command: { value: `${process.execPath} ${script}` }, resources: taskResources(0.1, 32) };
+      await launch(s, offer, [{ id: 'custom', command: '', extra: { command: undefined, executor } }], { refuse_seconds: 0 });
+      const running = await s.update('custom', 'TASK_RUNNING', 30_000);
+      assert.equal(running.executor_id?.value, 'exec-1');
+      await s.ack(running);
+
+      assert.equal((await s.call({ type: 'MESSAGE', message: { agent_id: offer.agent_id, executor_id: { value: 'exec-1' }, data: Buffer.from('ping') } })).status, 202);
+      const reply = await s.next('MESSAGE');
+      assert.equal(reply.message.data.toString(), 'echo:ping');
+      assert.equal(reply.message.executor_id.value, 'exec-1');
+      assert.equal(reply.message.agent_id.value, offer.agent_id.value);
+
+      const again = await s.next('OFFERS', (e) => (e.offers.offers ?? []).some((o) => o.agent_id.value === offer.agent_id.value));
+      const sameAgent = (again.offers.offers ?? []).find((o) => o.agent_id.value === offer.agent_id.value);
+      assert.deepEqual(sameAgent?.executor_ids, [{ value: 'exec-1' }]);
+
+      await s.call({ type: 'SHUTDOWN', shutdown: { executor_id: { value: 'exec-1' }, agent_id: offer.agent_id } });
+      const killed = await s.update('custom', 'TASK_KILLED', 30_000);
+      await s.ack(killed);
+      const failure = await s.next('FAILURE', (e) => e.failure.executor_id?.value === 'exec-1', 30_000);
+      assert.equal(failure.failure.agent_id?.value, offer.agent_id.value);
+      assert.equal(failure.failure.status, 0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

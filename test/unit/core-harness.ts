@@ -55,6 +55,8 @@ interface Agent {
   spec: AgentSpec;
   pieces: Piece[];
   ports: PortPiece[];
+  /** Bumped by every ACCEPT on the agent: resources freed before and untouched since can be re-taken. */
+  opSeq: number;
 }
 
 export type Format = 'pre-refinement' | 'refinement';
@@ -98,6 +100,7 @@ export class Cluster {
   /** Tasks as Mesos sees them: the last state the harness reported. */
   readonly tasks = new Map<string, { agentId: string; unit: string; state: TaskState; unreachableAt?: number }>();
   private offerSeq = 0;
+  private readonly freed = new Map<string, { pieces: Piece[]; ports: PortPiece[]; opSeq: number }>();
 
   constructor(
     agents: AgentSpec[],
@@ -116,6 +119,7 @@ export class Cluster {
         { name: 'disk', milli: milli(a.disk) },
       ],
       ports: a.ports.flatMap(([b, e]) => Array.from({ length: e - b + 1 }, (_, i) => ({ port: b + i }))),
+      opSeq: 0,
     });
   }
 
@@ -237,6 +241,7 @@ export class Cluster {
     const agentIds = new Set(offers.map((o) => o.agent_id.value));
     if (agentIds.size !== 1) throw new ClusterError('offers of several agents');
     const a = this.agent([...agentIds][0]!);
+    a.opSeq += 1;
     for (const id of action.offerIds) this.outstanding.delete(id);
     const launched: string[] = [];
     for (const op of action.operations) {
@@ -307,9 +312,28 @@ export class Cluster {
     if (isTerminalState(state)) {
       const a = this.agents.get(t.agentId);
       if (!a) return;
-      for (const p of a.pieces) if (p.usedBy === taskId) delete p.usedBy;
-      for (const p of a.ports) if (p.usedBy === taskId) delete p.usedBy;
+      const pieces = a.pieces.filter((p) => p.usedBy === taskId);
+      const ports = a.ports.filter((p) => p.usedBy === taskId);
+      for (const p of pieces) delete p.usedBy;
+      for (const p of ports) delete p.usedBy;
+      if (pieces.length + ports.length > 0) this.freed.set(taskId, { pieces, ports, opSeq: a.opSeq });
     }
+  }
+
+  /**
+   * A task reported over that turns out to be running (an agent back from a partition). Only possible
+   * while its resources were not handed to anything else; returns whether it happened.
+   */
+  resurrect(taskId: string): boolean {
+    const t = this.tasks.get(taskId);
+    const f = this.freed.get(taskId);
+    const a = t ? this.agents.get(t.agentId) : undefined;
+    if (!t || !f || !a || a.opSeq !== f.opSeq) return false;
+    if (![...f.pieces, ...f.ports].every((p) => p.usedBy === undefined)) return false;
+    for (const p of [...f.pieces, ...f.ports]) p.usedBy = taskId;
+    this.freed.delete(taskId);
+    t.state = 'TASK_RUNNING';
+    return true;
   }
 
   /** Remove an agent's reservations' users, as if the agent had been wiped (for "agent gone" tests). */
@@ -433,6 +457,8 @@ export class Sim {
   /** Every task the core ever launched, in order. */
   readonly launches: Array<{ taskId: string; unit: string; agentId: string; at: number }> = [];
   readonly kills: string[] = [];
+  /** RECONCILE calls not answered yet (see answerReconciliation). */
+  readonly reconcileQueue: Array<Array<{ taskId: string; agentId?: string }>> = [];
   seed: number;
 
   constructor(
@@ -495,8 +521,10 @@ export class Sim {
         case 'kill':
           this.kills.push(a.taskId);
           break;
-        case 'acknowledge':
         case 'reconcile':
+          this.reconcileQueue.push(a.tasks);
+          break;
+        case 'acknowledge':
         case 'revive':
         case 'suppress':
         case 'wakeAt':
@@ -527,6 +555,34 @@ export class Sim {
       byUnit.set(t.unit, [...(byUnit.get(t.unit) ?? []), t.taskId]);
     }
     for (const [unit, ids] of byUnit) assert.ok(ids.length <= 1, `unit ${unit} has ${ids.length} live tasks: ${ids.join(', ')}`);
+  }
+
+  /**
+   * Answer queued RECONCILE calls the way the master does (reference §K): explicit → the task's latest
+   * state, or TASK_GONE when the agent does not have it; implicit → every non-terminal task except the
+   * unreachable ones. No uuid (never acknowledged).
+   */
+  answerReconciliation(): void {
+    while (this.reconcileQueue.length > 0) {
+      const req = this.reconcileQueue.shift()!;
+      const answers: Array<{ id: string; state: TaskState; agentId?: string }> = [];
+      if (req.length === 0) {
+        for (const [id, t] of this.cluster.tasks) {
+          if (!isTerminalState(t.state) && t.state !== 'TASK_UNREACHABLE') answers.push({ id, state: t.state, agentId: t.agentId });
+        }
+      } else {
+        for (const r of req) {
+          const t = this.cluster.tasks.get(r.taskId);
+          if (t && !isTerminalState(t.state)) answers.push({ id: r.taskId, state: t.state, agentId: t.agentId });
+          else answers.push({ id: r.taskId, state: 'TASK_GONE', ...(r.agentId === undefined ? {} : { agentId: r.agentId }) });
+        }
+      }
+      for (const a of answers) {
+        const status: TaskStatus = { task_id: { value: a.id }, state: a.state, source: 'SOURCE_MASTER', reason: 'REASON_RECONCILIATION' };
+        if (a.agentId !== undefined) status.agent_id = { value: a.agentId };
+        this.send({ type: 'status', status });
+      }
+    }
   }
 
   subscribe(): Action[] {

@@ -246,7 +246,9 @@ describe('reconciliation', () => {
 
     // Periodic round after 10 minutes.
     const periodic = sim.advance(10 * 60_000);
-    assert.ok(ofType(periodic, 'reconcile').some((r) => r.tasks.length === 2));
+    const round = ofType(periodic, 'reconcile')[0]?.tasks.map((t) => t.taskId) ?? [];
+    assert.ok(round.includes(t0) && round.includes(sim.taskOf('broker-1')!), round.join());
+    assert.ok(round.includes('broker-0__g0__deadbeef'), 'the task being killed is followed too');
   });
 
   test('a task nobody answers for is lost when reconciliation ends, then relaunched', () => {

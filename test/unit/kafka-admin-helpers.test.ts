@@ -7,18 +7,24 @@ import { computeLag } from '../../src/kafka/lag.js';
 import { topicNameIssues, topicSpecIssues } from '../../src/kafka/topics.js';
 import { KmfError } from '../../src/util/errors.js';
 
-describe('kafkajs error mapping', () => {
-  test('protocol error types map to stable codes through wrappers', () => {
-    const exists = new kafkajs.KafkaJSProtocolError({ type: 'TOPIC_ALREADY_EXISTS', code: 36, retriable: false, message: 'Topic with this name already exists' });
-    const e = mapKafkaError(new kafkajs.KafkaJSNonRetriableError(exists), 'create topic x');
+/** kafkajs' error constructors take more than its type declarations say (protocol fields, a cause). */
+const protocolError = (type: string, code: number, retriable: boolean): Error =>
+  new kafkajs.KafkaJSProtocolError(Object.assign(new Error(type), { type, code, retriable }));
+const wrapped = (e: Error): Error => new (kafkajs.KafkaJSNonRetriableError as unknown as new (e: Error, o: { cause: Error }) => Error)(e, { cause: e });
+
+void describe('kafkajs error mapping', () => {
+  void test('protocol error types map to stable codes through wrappers', () => {
+    const exists = protocolError('TOPIC_ALREADY_EXISTS', 36, false);
+    // kafkajs' retrier bails out with the original as the cause.
+    const e = mapKafkaError(wrapped(exists), 'create topic x');
     assert.equal(e.code, 'kafka_topic_exists');
     assert.equal(e.retriable, false);
     assert.match(e.message, /^create topic x: /);
-    const agg = new kafkajs.KafkaJSAggregateError('failed', [new kafkajs.KafkaJSProtocolError({ type: 'UNKNOWN_TOPIC_OR_PARTITION', code: 3, retriable: true, message: 'x' })]);
+    const agg = new kafkajs.KafkaJSAggregateError('failed', [protocolError('UNKNOWN_TOPIC_OR_PARTITION', 3, true)]);
     assert.equal(mapKafkaError(agg, 'op').code, 'kafka_unknown_topic');
   });
 
-  test('connection trouble and timeouts are retriable', () => {
+  void test('connection trouble and timeouts are retriable', () => {
     const conn = new kafkajs.KafkaJSNumberOfRetriesExceeded(new kafkajs.KafkaJSConnectionError('Connection error: ECONNREFUSED'), { retryCount: 3, retryTime: 100 });
     const e = mapKafkaError(conn, 'describe cluster');
     assert.deepEqual([e.code, e.retriable], ['kafka_unreachable', true]);
@@ -26,15 +32,15 @@ describe('kafkajs error mapping', () => {
     assert.deepEqual([t.code, t.retriable], ['kafka_timeout', true]);
   });
 
-  test('anything else is kafka_error; KmfErrors pass through', () => {
+  void test('anything else is kafka_error; KmfErrors pass through', () => {
     assert.equal(mapKafkaError(new Error('boom'), 'x').code, 'kafka_error');
     const k = new KmfError('mine', 'm');
     assert.equal(mapKafkaError(k, 'x'), k);
   });
 });
 
-describe('bootstrap servers', () => {
-  test('running brokers in id order; all known placements when none runs', () => {
+void describe('bootstrap servers', () => {
+  void test('running brokers in id order; all known placements when none runs', () => {
     const placements = [
       { nodeId: 2, host: 'agent-3', port: 31002, running: true },
       { nodeId: 0, host: 'agent-1', port: 31000, running: true },
@@ -47,8 +53,8 @@ describe('bootstrap servers', () => {
   });
 });
 
-describe('consumer lag', () => {
-  test('end minus committed; no commit counts the retained range', () => {
+void describe('consumer lag', () => {
+  void test('end minus committed; no commit counts the retained range', () => {
     const lag = computeLag(
       [{ topic: 'in', partitions: [{ partition: 0, offset: '40' }, { partition: 1, offset: '-1' }] }],
       new Map([
@@ -68,8 +74,8 @@ describe('consumer lag', () => {
   });
 });
 
-describe('topic validation', () => {
-  test('names and counts', () => {
+void describe('topic validation', () => {
+  void test('names and counts', () => {
     assert.deepEqual(topicNameIssues('orders.v1_x-y'), []);
     assert.match(topicNameIssues('bad name')[0] ?? '', /may only contain/);
     assert.match(topicNameIssues('x'.repeat(250))[0] ?? '', /longer than 249/);

@@ -34,8 +34,8 @@ function withIssue(spec: KafkaClusterSpec, pattern: RegExp): void {
   );
 }
 
-describe('Kafka ids', () => {
-  test('random Kafka Uuids are 22 URL-safe base64 characters, never "-"-led, and valid', () => {
+void describe('Kafka ids', () => {
+  void test('random Kafka Uuids are 22 URL-safe base64 characters, never "-"-led, and valid', () => {
     for (let i = 0; i < 200; i++) {
       const id = randomKafkaUuid();
       assert.match(id, /^[A-Za-z0-9_-]{22}$/);
@@ -44,7 +44,7 @@ describe('Kafka ids', () => {
     }
   });
 
-  test('reserved and malformed ids are rejected', () => {
+  void test('reserved and malformed ids are rejected', () => {
     assert.equal(isKafkaUuid('AAAAAAAAAAAAAAAAAAAAAA'), false, 'zero uuid');
     assert.equal(isKafkaUuid('AAAAAAAAAAAAAAAAAAAAAQ'), false, 'one uuid');
     assert.equal(isKafkaUuid('short'), false);
@@ -53,14 +53,14 @@ describe('Kafka ids', () => {
     assert.equal(isKafkaUuid('Tc18it-F-6WBAjmE9OWkAh'), false, 'non-canonical last character');
   });
 
-  test('broker ids count up, skip ids in use and the controller range, and are never reused', () => {
+  void test('broker ids count up, skip ids in use and the controller range, and are never reused', () => {
     assert.deepEqual(allocateBrokerIds([], 0, 3), { ids: [0, 1, 2], nextBrokerId: 3 });
     assert.deepEqual(allocateBrokerIds([3], 3, 2), { ids: [4, 5], nextBrokerId: 6 });
     const near = allocateBrokerIds([], CONTROLLER_ID_BASE - 1, 2);
     assert.deepEqual(near.ids, [CONTROLLER_ID_BASE - 1, CONTROLLER_ID_BASE + 100]);
   });
 
-  test('property: allocated ids are fresh, distinct and below the new nextBrokerId', () => {
+  void test('property: allocated ids are fresh, distinct and below the new nextBrokerId', () => {
     fc.assert(
       fc.property(fc.uniqueArray(fc.nat(1200)), fc.nat(1200), fc.integer({ min: 1, max: 20 }), (used, next, count) => {
         const r = allocateBrokerIds(used, next, count);
@@ -76,8 +76,8 @@ describe('Kafka ids', () => {
   });
 });
 
-describe('createClusterSpec', () => {
-  test('small clusters run combined nodes; defaults follow the broker count', () => {
+void describe('createClusterSpec', () => {
+  void test('small clusters run combined nodes; defaults follow the broker count', () => {
     const one = createClusterSpec({ version: '4.4.0', brokers: 1 }, seeded(1));
     assert.equal(one.controllers.mode, 'combined');
     assert.deepEqual(one.controllers.nodes.map((n) => n.nodeId), [0]);
@@ -92,7 +92,7 @@ describe('createClusterSpec', () => {
     assert.equal(three.defaults['transaction.state.log.min.isr'], '2');
   });
 
-  test('larger clusters get 3 dedicated controllers at 1000+', () => {
+  void test('larger clusters get 3 dedicated controllers at 1000+', () => {
     const s = createClusterSpec({ version: '4.4.0', brokers: 6 }, seeded(3));
     assert.equal(s.controllers.mode, 'dedicated');
     assert.deepEqual(s.controllers.nodes.map((n) => n.nodeId), [1000, 1001, 1002]);
@@ -103,7 +103,7 @@ describe('createClusterSpec', () => {
     assert.equal(s.defaults['default.replication.factor'], '3');
   });
 
-  test('Kafka before 4.2 gets a static quorum; a dynamic one is refused with the reason', () => {
+  void test('Kafka before 4.2 gets a static quorum; a dynamic one is refused with the reason', () => {
     assert.equal(createClusterSpec({ version: '4.1.1', brokers: 3 }).controllers.quorum, 'static');
     assert.equal(supportsDynamicQuorum('4.2.0'), true);
     assert.throws(
@@ -112,14 +112,14 @@ describe('createClusterSpec', () => {
     );
   });
 
-  test('clear errors for impossible layouts', () => {
+  void test('clear errors for impossible layouts', () => {
     assert.throws(() => createClusterSpec({ version: '4.4.0', brokers: 2, controllers: { mode: 'combined', count: 3 } }), /3 controllers need at least 3 brokers/);
     assert.throws(() => createClusterSpec({ version: '4.4.0', brokers: 4, controllers: { count: 2 } }), /1, 3 or 5 controllers/);
     assert.throws(() => createClusterSpec({ version: '3.9.1', brokers: 1 }), /kmf runs Kafka 4.x/);
     assert.throws(() => createClusterSpec({ version: '4.4.0', brokers: 0 }), /brokers must be a whole number >= 1/);
   });
 
-  test('an override of a key kmf owns is rejected, naming the key and why', () => {
+  void test('an override of a key kmf owns is rejected, naming the key and why', () => {
     for (const key of ['listeners', 'advertised.listeners', 'node.id', 'process.roles', 'controller.quorum.voters', 'controller.quorum.bootstrap.servers', 'log.dirs']) {
       assert.throws(
         () => createClusterSpec({ version: '4.4.0', brokers: 1, overrides: { [key]: 'x' } }),
@@ -131,7 +131,7 @@ describe('createClusterSpec', () => {
     withIssue(s, /broker 1 overrides: advertised.listeners cannot be overridden: kmf advertises the agent's host/);
   });
 
-  test('override values must be single lines; keys must look like property keys', () => {
+  void test('override values must be single lines; keys must look like property keys', () => {
     const s = createClusterSpec({ version: '4.4.0', brokers: 1 });
     s.overrides = { 'log.retention.hours': '1\nlisteners=EVIL://0.0.0.0:1' };
     withIssue(s, /the value of log.retention.hours must be a single line/);
@@ -139,7 +139,7 @@ describe('createClusterSpec', () => {
     withIssue(s, /"bad key" is not a server.properties key/);
   });
 
-  test('heap must leave room for the JVM and be set through heapMb', () => {
+  void test('heap must leave room for the JVM and be set through heapMb', () => {
     assert.throws(
       () => createClusterSpec({ version: '4.4.0', brokers: 1, brokerResources: { memMb: 1024, heapMb: 1000 } }),
       /heapMb \(1000\) must leave at least 256 MB of memMb \(1024\)/,
@@ -147,14 +147,14 @@ describe('createClusterSpec', () => {
     assert.throws(() => createClusterSpec({ version: '4.4.0', brokers: 1, brokerResources: { jvmOpts: '-Xmx4g -XX:+UseZGC' } }), /must not set -Xms\/-Xmx: use heapMb/);
   });
 
-  test('internal-topic replication above the broker count is refused (groups would never work)', () => {
+  void test('internal-topic replication above the broker count is refused (groups would never work)', () => {
     assert.throws(
       () => createClusterSpec({ version: '4.4.0', brokers: 1, overrides: { 'offsets.topic.replication.factor': '3' } }),
       /offsets.topic.replication.factor=3 needs at least 3 brokers; the cluster has 1/,
     );
   });
 
-  test('combined controllers cannot be removed; dedicated ids cannot collide with brokers', () => {
+  void test('combined controllers cannot be removed; dedicated ids cannot collide with brokers', () => {
     const s = createClusterSpec({ version: '4.4.0', brokers: 3 });
     s.brokers.nodes[0]!.goal = 'removed';
     withIssue(s, /broker 0 is also a controller \(combined mode\); it cannot be removed/);
@@ -163,7 +163,7 @@ describe('createClusterSpec', () => {
     withIssue(d, /node id 1000 is both a dedicated controller and a broker/);
   });
 
-  test('addBrokers hands out new ids, never reusing a removed one', () => {
+  void test('addBrokers hands out new ids, never reusing a removed one', () => {
     const s = createClusterSpec({ version: '4.4.0', brokers: 4 });
     s.brokers.nodes[3]!.goal = 'removed';
     const { spec, added } = addBrokers(s, 2);
@@ -172,7 +172,7 @@ describe('createClusterSpec', () => {
     assert.deepEqual(clusterIssues(spec), []);
   });
 
-  test('identities and quorum layout cannot change; downgrades are refused', () => {
+  void test('identities and quorum layout cannot change; downgrades are refused', () => {
     const a = createClusterSpec({ version: '4.4.0', brokers: 3 });
     const b: KafkaClusterSpec = structuredClone(a);
     b.clusterId = randomKafkaUuid();
@@ -189,14 +189,14 @@ describe('createClusterSpec', () => {
     assert.deepEqual(clusterUpdateIssues(a, c), []);
   });
 
-  test('replication defaults: RF min(3, n); min ISR 2 only with RF 3', () => {
+  void test('replication defaults: RF min(3, n); min ISR 2 only with RF 3', () => {
     assert.equal(replicationDefaults(2)['default.replication.factor'], '2');
     assert.equal(replicationDefaults(2)['min.insync.replicas'], '1');
     assert.equal(replicationDefaults(9)['offsets.topic.replication.factor'], '3');
     assert.equal(replicationDefaults(9)['min.insync.replicas'], '2');
   });
 
-  test('the spec is plain JSON', () => {
+  void test('the spec is plain JSON', () => {
     const s = createClusterSpec({ version: '4.4.0', brokers: 5, overrides: { 'num.partitions': '6' } });
     assert.deepEqual(JSON.parse(JSON.stringify(s)), s);
   });

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { decodeDescribeQuorumResponse, encodeDescribeQuorumRequest, voterCaughtUp, type QuorumDescription } from '../../src/kafka/kraft-quorum.js';
+import { decodeUnregisterBrokerResponse, encodeUnregisterBrokerRequest } from '../../src/kafka/unregister-broker.js';
+import { splitHostPort } from '../../src/kafka/kafka-wire.js';
 import { KmfError } from '../../src/util/errors.js';
 
 /** A test-side writer of Kafka's flexible-version primitives. */
@@ -100,8 +102,8 @@ const sample: QuorumDescription = {
   ],
 };
 
-describe('DescribeQuorum wire format', () => {
-  test('request: size, header v2 (api 55 v2, correlation id, int16 client id, tags), one topic with partition 0', () => {
+void describe('DescribeQuorum wire format', () => {
+  void test('request: size, header v2 (api 55 v2, correlation id, int16 client id, tags), one topic with partition 0', () => {
     const buf = encodeDescribeQuorumRequest(42, 'kmf');
     const expected = Buffer.concat([
       Buffer.from([0, 0, 0, 0x2a]), // size 42
@@ -116,11 +118,11 @@ describe('DescribeQuorum wire format', () => {
     assert.equal(buf.readInt32BE(0), buf.length - 4);
   });
 
-  test('response: decodes leader, voters with directory ids, observers and endpoints, skipping unknown tags', () => {
+  void test('response: decodes leader, voters with directory ids, observers and endpoints, skipping unknown tags', () => {
     assert.deepEqual(decodeDescribeQuorumResponse(encodeResponse(9, sample, { withUnknownTags: true }), 9), sample);
   });
 
-  test('property: any quorum description round-trips', () => {
+  void test('property: any quorum description round-trips', () => {
     const replicaArb = fc.record({
       replicaId: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
       directoryId: fc.uint8Array({ minLength: 16, maxLength: 16 }).map((b) => Buffer.from(b).toString('base64url')),
@@ -153,7 +155,7 @@ describe('DescribeQuorum wire format', () => {
     );
   });
 
-  test('errors: top-level and partition error codes, wrong correlation id, truncation', () => {
+  void test('errors: top-level and partition error codes, wrong correlation id, truncation', () => {
     assert.throws(
       () => decodeDescribeQuorumResponse(encodeResponse(1, sample, { errorCode: 41 }), 1),
       (e: unknown) => e instanceof KmfError && e.code === 'kafka_quorum_error' && e.retriable && /NOT_CONTROLLER: top-level trouble/.test(e.message),
@@ -169,10 +171,34 @@ describe('DescribeQuorum wire format', () => {
     }
   });
 
-  test('caught up: within the fetch timeout of the leader, on the leader clock', () => {
+  void test('caught up: within the fetch timeout of the leader, on the leader clock', () => {
     assert.equal(voterCaughtUp(sample, 1000), true);
     assert.equal(voterCaughtUp(sample, 1001), true);
     assert.equal(voterCaughtUp(sample, 1001, 500), false);
     assert.equal(voterCaughtUp(sample, 3), false, 'observers are not voters');
+  });
+});
+
+void describe('UnregisterBroker wire format', () => {
+  void test('request: api 64 v0 with the broker id and empty tags', () => {
+    const buf = encodeUnregisterBrokerRequest(5, 'kmf', 3);
+    assert.deepEqual(buf, Buffer.concat([Buffer.from([0, 0, 0, 19, 0, 64, 0, 0, 0, 0, 0, 5, 0, 3]), Buffer.from('kmf'), Buffer.from([0, 0, 0, 0, 3, 0])]));
+  });
+
+  void test('response: ok, not registered (idempotent), and other errors', () => {
+    const resp = (code: number, msg: string | null): Buffer => new W().int32(5).tags().int32(0).int16(code).str(msg).tags().done();
+    assert.deepEqual(decodeUnregisterBrokerResponse(resp(0, null), 5), { wasRegistered: true });
+    assert.deepEqual(decodeUnregisterBrokerResponse(resp(98, 'not registered'), 5), { wasRegistered: false });
+    assert.throws(
+      () => decodeUnregisterBrokerResponse(resp(42, 'still alive'), 5),
+      (e: unknown) => e instanceof KmfError && e.code === 'kafka_unregister_failed' && /INVALID_REQUEST: still alive/.test(e.message),
+    );
+  });
+
+  void test('host:port parsing, IPv6 in brackets', () => {
+    assert.deepEqual(splitHostPort('agent-1:9092'), { host: 'agent-1', port: 9092 });
+    assert.deepEqual(splitHostPort('[fd00::1]:9092'), { host: 'fd00::1', port: 9092 });
+    assert.equal(splitHostPort('nope'), undefined);
+    assert.equal(splitHostPort('h:99999'), undefined);
   });
 });

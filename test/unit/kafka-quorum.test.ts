@@ -21,8 +21,8 @@ const endpoints: ControllerEndpoint[] = [
   { nodeId: 1002, directoryId: 'dir1002aaaaaaaaaaaaaaa', host: 'agent-c', port: '{{unit:kafka/controller-1002:port:controller}}' },
 ];
 
-describe('quorum strings', () => {
-  test('voters, bootstrap servers and initial controllers are ordered by node id', () => {
+void describe('quorum strings', () => {
+  void test('voters, bootstrap servers and initial controllers are ordered by node id', () => {
     assert.equal(votersString(endpoints), '1000@agent-a:31001,1001@agent-b:31002,1002@agent-c:{{unit:kafka/controller-1002:port:controller}}');
     assert.equal(bootstrapServersString(endpoints), 'agent-a:31001,agent-b:31002,agent-c:{{unit:kafka/controller-1002:port:controller}}');
     assert.equal(
@@ -31,19 +31,19 @@ describe('quorum strings', () => {
     );
   });
 
-  test('majority and fault tolerance', () => {
+  void test('majority and fault tolerance', () => {
     assert.deepEqual([1, 3, 5].map(quorumMajority), [1, 2, 3]);
     assert.deepEqual([1, 3, 5].map(quorumFaultTolerance), [0, 1, 2]);
     assert.equal(quorumFaultTolerance(4), 1, 'an even count tolerates no more than one less');
   });
 });
 
-describe('quorum properties and storage format', () => {
+void describe('quorum properties and storage format', () => {
   const dynamic = createClusterSpec({ version: '4.4.0', brokers: 4 });
   const staticSpec = createClusterSpec({ version: '4.4.0', brokers: 4, controllers: { quorum: 'static' } });
   const [controller, , , broker] = clusterNodes(dynamic);
 
-  test('dynamic: bootstrap servers everywhere, auto-join on controllers only', () => {
+  void test('dynamic: bootstrap servers everywhere, auto-join on controllers only', () => {
     assert.deepEqual(quorumProperties(dynamic, controller!, endpoints), {
       'controller.quorum.bootstrap.servers': bootstrapServersString(endpoints),
       'controller.quorum.auto.join.enable': 'true',
@@ -51,12 +51,12 @@ describe('quorum properties and storage format', () => {
     assert.deepEqual(quorumProperties(dynamic, broker!, endpoints), { 'controller.quorum.bootstrap.servers': bootstrapServersString(endpoints) });
   });
 
-  test('static: the voter list everywhere', () => {
+  void test('static: the voter list everywhere', () => {
     const [c] = clusterNodes(staticSpec);
     assert.deepEqual(quorumProperties(staticSpec, c!, endpoints), { 'controller.quorum.voters': votersString(endpoints) });
   });
 
-  test('format: initial controllers until the quorum formed, then join; brokers and static nodes plain', () => {
+  void test('format: initial controllers until the quorum formed, then join; brokers and static nodes plain', () => {
     assert.deepEqual(storageFormat(dynamic, controller!, endpoints, false), { kind: 'initial-controllers', initialControllers: initialControllersString(endpoints) });
     assert.deepEqual(storageFormat(dynamic, controller!, endpoints, true), { kind: 'join' });
     assert.deepEqual(storageFormat(dynamic, broker!, endpoints, false), { kind: 'plain' });
@@ -67,21 +67,21 @@ describe('quorum properties and storage format', () => {
   });
 });
 
-describe('roll order', () => {
-  test('dedicated: follower controllers, the leader, then brokers by id', () => {
+void describe('roll order', () => {
+  void test('dedicated: follower controllers, the leader, then brokers by id', () => {
     const s = createClusterSpec({ version: '4.4.0', brokers: 4 });
     assert.deepEqual(rollOrder(clusterNodes(s), 1000), [1001, 1002, 1000, 0, 1, 2, 3]);
     assert.deepEqual(rollOrder(clusterNodes(s)), [1000, 1001, 1002, 0, 1, 2, 3]);
   });
 
-  test('combined: broker-only nodes and non-leader combined nodes first, the quorum leader last', () => {
+  void test('combined: broker-only nodes and non-leader combined nodes first, the quorum leader last', () => {
     const s = createClusterSpec({ version: '4.4.0', brokers: 3 });
     assert.deepEqual(rollOrder(clusterNodes(s), 0), [1, 2, 0]);
   });
 });
 
-describe('controller moves', () => {
-  test('dynamic: the moved controller joins by itself, nothing else restarts', () => {
+void describe('controller moves', () => {
+  void test('dynamic: the moved controller joins by itself, nothing else restarts', () => {
     const s = createClusterSpec({ version: '4.4.0', brokers: 4 });
     const plan = planControllerMove(s, clusterNodes(s), 1001, 1000);
     assert.equal(plan.ok, true);
@@ -91,7 +91,7 @@ describe('controller moves', () => {
     assert.equal(plan.othersNeeded, 2);
   });
 
-  test('static: every other node restarts with the new voters, in roll order', () => {
+  void test('static: every other node restarts with the new voters, in roll order', () => {
     const s = createClusterSpec({ version: '4.4.0', brokers: 4, controllers: { quorum: 'static' } });
     const plan = planControllerMove(s, clusterNodes(s), 1001, 1000);
     assert.equal(plan.ok, true);
@@ -100,7 +100,7 @@ describe('controller moves', () => {
     assert.deepEqual(plan.format, { kind: 'plain' });
   });
 
-  test('a single controller cannot move without its disk; a non-controller is not a controller move', () => {
+  void test('a single controller cannot move without its disk; a non-controller is not a controller move', () => {
     const one = createClusterSpec({ version: '4.4.0', brokers: 1 });
     const p = planControllerMove(one, clusterNodes(one), 0);
     assert.equal(p.ok, false);

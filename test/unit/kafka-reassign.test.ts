@@ -29,8 +29,8 @@ const clusterArb = fc
     return { brokers, drained, assignments };
   });
 
-describe('planDrain', () => {
-  test('property: every moved partition keeps its RF, leaves the drained broker, has no duplicate replica', () => {
+void describe('planDrain', () => {
+  void test('property: every moved partition keeps its RF, leaves the drained broker, has no duplicate replica', () => {
     fc.assert(
       fc.property(clusterArb, ({ brokers, drained, assignments }) => {
         const plan = planDrain(assignments, drained, brokers);
@@ -64,7 +64,7 @@ describe('planDrain', () => {
     );
   });
 
-  test('spreads the drained replicas evenly over the remaining brokers', () => {
+  void test('spreads the drained replicas evenly over the remaining brokers', () => {
     // 12 single-replica partitions on broker 9, 3 empty brokers: 4 each.
     const assignments = Array.from({ length: 12 }, (_, i) => ({ topic: 't', partition: i, replicas: [9] }));
     const plan = planDrain(assignments, 9, [1, 2, 3, 9]);
@@ -75,7 +75,7 @@ describe('planDrain', () => {
     assert.deepEqual([...load.entries()].sort(), [[1, 4], [2, 4], [3, 4]]);
   });
 
-  test('prefers the least-loaded broker (existing load counts)', () => {
+  void test('prefers the least-loaded broker (existing load counts)', () => {
     const assignments: PartitionAssignment[] = [
       { topic: 't', partition: 0, replicas: [1, 2] },
       { topic: 't', partition: 1, replicas: [1, 2] },
@@ -85,7 +85,7 @@ describe('planDrain', () => {
     assert.deepEqual(plan, { ok: true, moves: [{ topic: 't', partition: 2, replicas: [4, 3] }] });
   });
 
-  test('refuses when a partition needs more brokers than remain, naming it', () => {
+  void test('refuses when a partition needs more brokers than remain, naming it', () => {
     const plan = planDrain([{ topic: 't', partition: 0, replicas: [1, 2, 3] }], 3, [1, 2, 3]);
     assert.equal(plan.ok, false);
     if (!plan.ok) {

@@ -10,14 +10,14 @@ const minIsr =
   (t: string): number =>
     m[t] ?? dflt;
 
-describe('canStop (evaluateStop)', () => {
-  test('a full ISR above min ISR may lose one broker', () => {
+void describe('canStop (evaluateStop)', () => {
+  void test('a full ISR above min ISR may lose one broker', () => {
     const parts = [p('orders', 0, [1, 2, 3], [1, 2, 3]), p('orders', 1, [2, 3, 4], [2, 3, 4])];
     assert.deepEqual(evaluateStop(parts, minIsr({ orders: 2 }), 1), { ok: true, partitions: 1 });
     assert.deepEqual(evaluateStop(parts, minIsr({ orders: 2 }), 9), { ok: true, partitions: 0 });
   });
 
-  test('an ISR at min ISR blocks the brokers in it, and says which partition and why', () => {
+  void test('an ISR at min ISR blocks the brokers in it, and says which partition and why', () => {
     const parts = [p('orders', 0, [1, 2, 3], [1, 2])];
     const v = evaluateStop(parts, minIsr({ orders: 2 }), 2);
     assert.equal(v.ok, false);
@@ -29,13 +29,13 @@ describe('canStop (evaluateStop)', () => {
     assert.match(v.reasons[0]!.message, /orders-0: ISR \[1,2\] would shrink to 1 without broker 2, below min.insync.replicas 2/);
   });
 
-  test('a broker outside a healthy ISR may stop; outside an ISR already below min ISR it may not', () => {
+  void test('a broker outside a healthy ISR may stop; outside an ISR already below min ISR it may not', () => {
     assert.equal(evaluateStop([p('t', 0, [1, 2, 3], [1, 2])], minIsr({ t: 2 }), 3).ok, true);
     const v = evaluateStop([p('t', 0, [1, 2, 3], [1])], minIsr({ t: 2 }), 3);
     assert.equal(v.ok ? 'ok' : v.reasons[0]?.kind, 'below-min-isr');
   });
 
-  test('RF not above min ISR blocks with its own reason unless explicitly allowed', () => {
+  void test('RF not above min ISR blocks with its own reason unless explicitly allowed', () => {
     const parts = [p('rf1', 0, [1], [1]), p('rf2', 0, [1, 2], [1, 2])];
     const v = evaluateStop(parts, minIsr({ rf2: 2 }), 1);
     assert.equal(v.ok, false);
@@ -46,15 +46,15 @@ describe('canStop (evaluateStop)', () => {
     assert.deepEqual(evaluateStop(parts, minIsr({ rf2: 2 }), 1, { allowUnsatisfiable: true }), { ok: true, partitions: 2 });
   });
 
-  test('reasons are capped but the gate still says no', () => {
+  void test('reasons are capped but the gate still says no', () => {
     const parts = Array.from({ length: 50 }, (_, i) => p('t', i, [1, 2], [1, 2]));
     const v = evaluateStop(parts, minIsr({ t: 2 }), 1, { maxReasons: 5 });
     assert.equal(v.ok ? -1 : v.reasons.length, 5);
   });
 });
 
-describe('isrRecovered (evaluateIsrRecovered)', () => {
-  test('lists the partitions the broker is not back in', () => {
+void describe('isrRecovered (evaluateIsrRecovered)', () => {
+  void test('lists the partitions the broker is not back in', () => {
     const parts = [p('a', 0, [1, 2], [1, 2]), p('a', 1, [2, 3], [3]), p('b', 0, [4], [4])];
     assert.deepEqual(evaluateIsrRecovered(parts, 2), { ok: false, lagging: [{ topic: 'a', partition: 1, isr: [3] }] });
     assert.deepEqual(evaluateIsrRecovered(parts, 1), { ok: true, partitions: 1 });
@@ -69,9 +69,9 @@ function quorum(leaderId: number, voters: QuorumReplica[], observers: QuorumRepl
   return { leaderId, leaderEpoch: 3, highWatermark: 100, voters, observers, nodes: [] };
 }
 
-describe('controller gates', () => {
+void describe('controller gates', () => {
   const now = 1_000_000;
-  test('a voter caught up with the leader is ready; an observer or a lagging voter is not', () => {
+  void test('a voter caught up with the leader is ready; an observer or a lagging voter is not', () => {
     const q = quorum(1, [replica(1, now), replica(2, now - 500), replica(3, now - 60_000)], [replica(4, now)]);
     assert.deepEqual(evaluateControllerReadiness(q, 1), { ready: true });
     assert.deepEqual(evaluateControllerReadiness(q, 2), { ready: true });
@@ -80,7 +80,7 @@ describe('controller gates', () => {
     assert.match(JSON.stringify(evaluateControllerReadiness(quorum(-1, [replica(1, now)]), 1)), /no leader/);
   });
 
-  test('a controller may stop only if the caught-up rest is a majority', () => {
+  void test('a controller may stop only if the caught-up rest is a majority', () => {
     const healthy = quorum(1, [replica(1, now), replica(2, now), replica(3, now)]);
     assert.deepEqual(evaluateControllerStop(healthy, 2), { ok: true });
     const oneBehind = quorum(1, [replica(1, now), replica(2, now), replica(3, now - 60_000)]);
@@ -90,18 +90,18 @@ describe('controller gates', () => {
     assert.match(v.ok ? '' : v.reason, /would leave 1 caught-up voter\(s\) of 3, fewer than the majority of 2 \(not caught up: 3\)/);
   });
 
-  test('the quorum has formed once a leader committed something', () => {
+  void test('the quorum has formed once a leader committed something', () => {
     assert.equal(quorumHasFormed(quorum(1, [replica(1, now)])), true);
     assert.equal(quorumHasFormed(quorum(-1, [replica(1, now)])), false);
   });
 });
 
-describe('broker readiness', () => {
+void describe('broker readiness', () => {
   const reg = [
     { nodeId: 0, host: 'agent-1', port: 31000 },
     { nodeId: 2, host: 'agent-3', port: 31002 },
   ];
-  test('registered at the expected endpoint', () => {
+  void test('registered at the expected endpoint', () => {
     assert.deepEqual(evaluateBrokerReadiness(reg, 0, { host: 'agent-1', port: 31000 }), { ready: true });
     assert.deepEqual(evaluateBrokerReadiness(reg, 1), { ready: false, reason: 'broker 1 is not registered in the cluster metadata (registered: 0, 2)' });
     assert.match(JSON.stringify(evaluateBrokerReadiness(reg, 2, { host: 'agent-3', port: 31999 })), /advertises agent-3:31002, expected agent-3:31999/);

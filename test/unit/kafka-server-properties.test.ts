@@ -16,14 +16,14 @@ const controllers: ControllerEndpoint[] = [
   { nodeId: 1002, directoryId: 'd2', host: 'agent-3.example.com', port: 31005 },
 ];
 
-describe('server.properties', () => {
+void describe('server.properties', () => {
   const spec = createClusterSpec({ version: '4.4.0', brokers: 4, overrides: { 'log.retention.hours': '24', 'num.partitions': '6' } });
   spec.brokers.nodes[1]!.overrides = { 'num.partitions': '12', 'broker.rack': 'rack-b' };
   const nodes = clusterNodes(spec);
   const controller = nodes.find((n) => n.nodeId === 1000)!;
   const broker1 = nodes.find((n) => n.nodeId === 1)!;
 
-  test('a broker binds all interfaces and advertises the agent host and offered port', () => {
+  void test('a broker binds all interfaces and advertises the agent host and offered port', () => {
     const p = asMap(serverProperties(spec, broker1, { advertisedHost: 'agent-7.example.com', brokerPort: 31234, logDir: 'volume/kafka' }, controllers));
     assert.equal(p.get('process.roles'), 'broker');
     assert.equal(p.get('node.id'), '1');
@@ -38,7 +38,7 @@ describe('server.properties', () => {
     assert.ok(![...p.values()].some((v) => /localhost|127\.0\.0\.1/.test(v)), 'nothing is advertised as localhost');
   });
 
-  test('precedence: kmf defaults < cluster overrides < broker overrides', () => {
+  void test('precedence: kmf defaults < cluster overrides < broker overrides', () => {
     const p = asMap(serverProperties(spec, broker1, { advertisedHost: 'h', brokerPort: 1, logDir: 'd' }, controllers));
     assert.equal(p.get('num.partitions'), '12');
     assert.equal(p.get('broker.rack'), 'rack-b');
@@ -49,7 +49,7 @@ describe('server.properties', () => {
     assert.equal(p0.has('broker.rack'), false);
   });
 
-  test('a dedicated controller has only the CONTROLLER listener, advertised, and auto-join', () => {
+  void test('a dedicated controller has only the CONTROLLER listener, advertised, and auto-join', () => {
     const p = asMap(serverProperties(spec, controller, { advertisedHost: 'agent-1.example.com', controllerPort: 31000, logDir: 'data' }, controllers));
     assert.equal(p.get('process.roles'), 'controller');
     assert.equal(p.get('listeners'), 'CONTROLLER://0.0.0.0:31000');
@@ -58,7 +58,7 @@ describe('server.properties', () => {
     assert.equal(p.get('controller.quorum.auto.join.enable'), 'true');
   });
 
-  test('a combined node has both listeners; a static quorum writes the voters', () => {
+  void test('a combined node has both listeners; a static quorum writes the voters', () => {
     const s = createClusterSpec({ version: '4.4.0', brokers: 3, controllers: { quorum: 'static' } });
     const node = clusterNodes(s)[0]!;
     const eps: ControllerEndpoint[] = [0, 1, 2].map((i) => ({ nodeId: i, directoryId: `d${i}`, host: `a${i}`, port: 9093 }));
@@ -70,7 +70,7 @@ describe('server.properties', () => {
     assert.equal(p.has('controller.quorum.bootstrap.servers'), false);
   });
 
-  test('placeholders pass through untouched (the core resolves them at launch)', () => {
+  void test('placeholders pass through untouched (the core resolves them at launch)', () => {
     const text = propertiesText(
       serverProperties(spec, broker1, { advertisedHost: '{{host}}', brokerPort: '{{port:broker}}', logDir: '{{volume}}/kafka' }, controllers),
     );
@@ -78,12 +78,12 @@ describe('server.properties', () => {
     assert.match(text, /^log\.dirs=\{\{volume\}\}\/kafka$/m);
   });
 
-  test('missing ports are errors, not "undefined" in the file', () => {
+  void test('missing ports are errors, not "undefined" in the file', () => {
     assert.throws(() => serverProperties(spec, broker1, { advertisedHost: 'h', logDir: 'd' }, controllers), /no broker port/);
     assert.throws(() => serverProperties(spec, controller, { advertisedHost: 'h', logDir: 'd' }, controllers), /no controller port/);
   });
 
-  test('every owned key is written once, before any tunable', () => {
+  void test('every owned key is written once, before any tunable', () => {
     const props = serverProperties(spec, broker1, { advertisedHost: 'h', brokerPort: 1, logDir: 'd' }, controllers);
     const keys = props.map(([k]) => k);
     assert.equal(new Set(keys).size, keys.length);
@@ -92,7 +92,7 @@ describe('server.properties', () => {
     assert.ok(lastOwned < firstTunable);
   });
 
-  test('property: values survive the Java properties encoding (backslashes, unicode, leading spaces)', () => {
+  void test('property: values survive the Java properties encoding (backslashes, unicode, leading spaces)', () => {
     fc.assert(
       fc.property(
         fc.dictionary(fc.stringMatching(/^[a-z][a-z0-9._-]{0,20}$/), fc.string({ unit: 'binary', maxLength: 30 }).filter((v) => !/[\r\n]/.test(v))),
@@ -105,7 +105,7 @@ describe('server.properties', () => {
     );
   });
 
-  test('escaping examples', () => {
+  void test('escaping examples', () => {
     assert.equal(propertiesText([['a', 'C:\\x']]), 'a=C:\\\\x\n');
     assert.equal(propertiesText([['a', ' lead']]), 'a=\\ lead\n');
     assert.equal(propertiesText([['a', 'é']]), 'a=\\u00e9\n');

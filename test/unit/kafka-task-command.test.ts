@@ -16,8 +16,8 @@ function input(over: Partial<TaskCommandInput> = {}): TaskCommandInput {
   };
 }
 
-describe('task command', () => {
-  test('formats idempotently, then execs the broker so SIGTERM reaches the JVM', () => {
+void describe('task command', () => {
+  void test('formats idempotently, then execs the broker so SIGTERM reaches the JVM', () => {
     const c = kafkaCommand(dist);
     assert.match(c, /^set -eu$/m);
     assert.match(c, /cd "\$\{MESOS_SANDBOX:-\$PWD\}"/);
@@ -26,7 +26,7 @@ describe('task command', () => {
     assert.match(c.split('\n').at(-1) ?? '', /^exec "\$home\/"'bin\/kafka-server-start' server\.properties$/);
   });
 
-  test('the command text is the same whatever the node and format mode (no restart when the mode flips)', () => {
+  void test('the command text is the same whatever the node and format mode (no restart when the mode flips)', () => {
     const a = taskCommand(input({ format: { kind: 'initial-controllers', initialControllers: '0@h:1:d' } }), 0);
     const b = taskCommand(input({ format: { kind: 'join' }, resources: { heapMb: 2048, jvmOpts: '-XX:+UseZGC' } }), 7);
     assert.equal(a.command, b.command);
@@ -36,7 +36,7 @@ describe('task command', () => {
     assert.equal(b.env['KMF_INITIAL_CONTROLLERS'], undefined);
   });
 
-  test('environment: properties, cluster id, heap from heapMb, JVM flags replacing the GC defaults', () => {
+  void test('environment: properties, cluster id, heap from heapMb, JVM flags replacing the GC defaults', () => {
     const t = taskCommand(input({ resources: { heapMb: 1536, jvmOpts: ' -XX:+UseZGC ' }, javaHome: '/usr/lib/jvm/java-17' }), 3);
     assert.equal(t.env['KMF_SERVER_PROPERTIES'], 'node.id=1\n');
     assert.equal(t.env['KMF_CLUSTER_ID'], 'Tc18it-F-6WBAjmE9OWkAg');
@@ -50,7 +50,7 @@ describe('task command', () => {
     assert.equal(plain.env['KAFKA_JVM_PERFORMANCE_OPTS'], undefined, 'the distribution defaults apply');
   });
 
-  test('distribution paths must be plain relative paths (they are pasted into a shell command)', () => {
+  void test('distribution paths must be plain relative paths (they are pasted into a shell command)', () => {
     assert.throws(() => kafkaCommand({ ...dist, topDir: 'kafka; rm -rf /' }), /plain relative path/);
     assert.throws(() => kafkaCommand({ ...dist, serverStart: '../bin/x' }), /plain relative path/);
     assert.throws(() => kafkaCommand({ ...dist, storageTool: "bin/it's" }), /plain relative path/);

@@ -9,7 +9,7 @@ import {
 } from '../../src/sim/agent/sandbox-env.js';
 import { describeWaitStatus, succeeded, waitStatusOf } from '../../src/sim/agent/exit-status.js';
 
-describe('executor environment (reference item 185)', () => {
+void describe('executor environment (reference item 185)', () => {
   const base = {
     frameworkId: 'fw-0001',
     executorId: 'task-1',
@@ -19,7 +19,7 @@ describe('executor environment (reference item 185)', () => {
     agentPort: 40123,
   };
 
-  test('sets every MESOS_* variable with the exact values of a 1.11 agent', () => {
+  void test('sets every MESOS_* variable with the exact values of a 1.11 agent', () => {
     const env = executorEnvironment({ ...base, checkpoint: false });
     assert.deepEqual(env, {
       MESOS_FRAMEWORK_ID: 'fw-0001',
@@ -36,19 +36,19 @@ describe('executor environment (reference item 185)', () => {
     });
   });
 
-  test('checkpointing frameworks also get the recovery timeout and subscription backoff', () => {
+  void test('checkpointing frameworks also get the recovery timeout and subscription backoff', () => {
     const env = executorEnvironment({ ...base, checkpoint: true });
     assert.equal(env['MESOS_CHECKPOINT'], '1');
     assert.equal(env['MESOS_RECOVERY_TIMEOUT'], '15mins');
     assert.equal(env['MESOS_SUBSCRIPTION_BACKOFF_MAX'], '2secs');
   });
 
-  test('ExecutorInfo.shutdown_grace_period overrides the default', () => {
+  void test('ExecutorInfo.shutdown_grace_period overrides the default', () => {
     const env = executorEnvironment({ ...base, checkpoint: false, shutdownGracePeriod: { nanoseconds: '30000000000' } });
     assert.equal(env['MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD'], '30secs');
   });
 
-  test('layering: agent environment < MESOS_* < CommandInfo.environment', () => {
+  void test('layering: agent environment < MESOS_* < CommandInfo.environment', () => {
     const env = executorEnvironment({
       ...base,
       checkpoint: false,
@@ -74,8 +74,8 @@ describe('executor environment (reference item 185)', () => {
   });
 });
 
-describe('stout durations', () => {
-  test('formats like stout', () => {
+void describe('stout durations', () => {
+  void test('formats like stout', () => {
     assert.equal(formatStoutDuration(5_000_000_000n), '5secs');
     assert.equal(formatStoutDuration(15n * 60n * 1_000_000_000n), '15mins');
     assert.equal(formatStoutDuration(1_500_000_000n), '1.5secs');
@@ -86,7 +86,7 @@ describe('stout durations', () => {
     assert.equal(formatStoutDuration(1_500n), '1.5us');
   });
 
-  test('parses DurationInfo and converts to timer milliseconds', () => {
+  void test('parses DurationInfo and converts to timer milliseconds', () => {
     assert.equal(durationNs({ nanoseconds: '3000000000' }), 3_000_000_000n);
     assert.equal(durationNs(undefined), undefined);
     assert.equal(durationNs({ nanoseconds: 'x' }), undefined);
@@ -96,13 +96,13 @@ describe('stout durations', () => {
   });
 });
 
-describe('command launch', () => {
-  test('shell=true (default) runs /bin/sh -c value', () => {
+void describe('command launch', () => {
+  void test('shell=true (default) runs /bin/sh -c value', () => {
     assert.deepEqual(commandLaunchSpec({ value: 'echo hi && exit 3' }), { file: '/bin/sh', args: ['-c', 'echo hi && exit 3'], argv0: 'sh' });
     assert.deepEqual(commandLaunchSpec({ value: 'true', shell: true }).args, ['-c', 'true']);
   });
 
-  test('shell=false execs value with arguments as the whole argv', () => {
+  void test('shell=false execs value with arguments as the whole argv', () => {
     assert.deepEqual(commandLaunchSpec({ shell: false, value: '/bin/echo', arguments: ['echo', 'a', 'b'] }), {
       file: '/bin/echo',
       args: ['a', 'b'],
@@ -111,14 +111,14 @@ describe('command launch', () => {
     assert.deepEqual(commandLaunchSpec({ shell: false, value: '/bin/true' }), { file: '/bin/true', args: [] });
   });
 
-  test('a command without value is refused', () => {
+  void test('a command without value is refused', () => {
     assert.throws(() => commandLaunchSpec({}), /Shell command is not specified/);
     assert.throws(() => commandLaunchSpec({ shell: false }), /Executable of the command is not specified/);
   });
 });
 
-describe('wait statuses', () => {
-  test('encode and describe like WSTRINGIFY', () => {
+void describe('wait statuses', () => {
+  void test('encode and describe like WSTRINGIFY', () => {
     assert.equal(describeWaitStatus(waitStatusOf(0, null)), 'exited with status 0');
     assert.equal(describeWaitStatus(waitStatusOf(3, null)), 'exited with status 3');
     assert.equal(describeWaitStatus(waitStatusOf(null, 'SIGTERM')), 'terminated with signal Terminated');

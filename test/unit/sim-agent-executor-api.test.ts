@@ -15,18 +15,18 @@ function update(status: Partial<NonNullable<ExecutorCall['update']>['status']>):
   };
 }
 
-describe('validateExecutorCall (reference items 172, 177)', () => {
-  test('accepts a well-formed UPDATE', () => {
+void describe('validateExecutorCall (reference items 172, 177)', () => {
+  void test('accepts a well-formed UPDATE', () => {
     assert.equal(validateExecutorCall(update({})), undefined);
   });
 
-  test('UPDATE needs a valid 16-byte uuid', () => {
+  void test('UPDATE needs a valid 16-byte uuid', () => {
     assert.equal(validateExecutorCall(update({ uuid: undefined })), "Expecting 'uuid' to be present");
     assert.equal(validateExecutorCall(update({ uuid: Buffer.from('0123456789abcdef0123456789abcdef') })), 'Not a valid UUID');
     assert.equal(validateExecutorCall(update({ uuid: Buffer.alloc(16) })), 'Not a valid UUID');
   });
 
-  test('UPDATE executor id, source and state rules', () => {
+  void test('UPDATE executor id, source and state rules', () => {
     assert.equal(
       validateExecutorCall(update({ executor_id: { value: 'other' } })),
       'ExecutorID in Call: e1 does not match ExecutorID in TaskStatus: other',
@@ -38,7 +38,7 @@ describe('validateExecutorCall (reference items 172, 177)', () => {
     assert.equal(validateExecutorCall(update({ state: 'TASK_STAGING' })), 'Received TASK_STAGING from executor e1 of framework f1 which is not allowed');
   });
 
-  test('each call type needs its member', () => {
+  void test('each call type needs its member', () => {
     const ids = { executor_id: { value: 'e1' }, framework_id: { value: 'f1' } };
     assert.equal(validateExecutorCall({ ...ids, type: 'SUBSCRIBE' }), "Expecting 'subscribe' to be present");
     assert.equal(validateExecutorCall({ ...ids, type: 'SUBSCRIBE', subscribe: {} }), undefined);
@@ -48,7 +48,7 @@ describe('validateExecutorCall (reference items 172, 177)', () => {
     assert.equal(validateExecutorCall({ ...ids }), "Expecting 'type' to be present");
   });
 
-  test('uuid version nibble must be 1-5', () => {
+  void test('uuid version nibble must be 1-5', () => {
     const b = uuid();
     assert.equal(isValidUuidBytes(b), true);
     b[6] = 0x60;
@@ -58,8 +58,8 @@ describe('validateExecutorCall (reference items 172, 177)', () => {
   });
 });
 
-describe('Accept negotiation', () => {
-  test('absent Accept accepts everything; JSON wins when both are acceptable', () => {
+void describe('Accept negotiation', () => {
+  void test('absent Accept accepts everything; JSON wins when both are acceptable', () => {
     assert.equal(acceptsMediaType(undefined, 'application/json'), true);
     assert.equal(acceptsMediaType('application/x-protobuf', 'application/json'), false);
     assert.equal(acceptsMediaType('application/x-protobuf', 'application/x-protobuf'), true);

@@ -4,8 +4,8 @@ import { HealthState, healthPolicy } from '../../src/sim/agent/health-checks.js'
 import { DelayQueue } from '../../src/sim/agent/synthetic.js';
 import { FakeClock } from '../helpers/sim-agent-clock.js';
 
-describe('health check policy', () => {
-  test('mesos.proto defaults', () => {
+void describe('health check policy', () => {
+  void test('mesos.proto defaults', () => {
     assert.deepEqual(healthPolicy({ type: 'TCP', tcp: { port: 1 } }), {
       delayMs: 15_000,
       intervalMs: 10_000,
@@ -17,23 +17,23 @@ describe('health check policy', () => {
   });
 });
 
-describe('health state machine (src/checks/health_checker.cpp semantics)', () => {
+void describe('health state machine (src/checks/health_checker.cpp semantics)', () => {
   const policy = { delayMs: 0, intervalMs: 1000, timeoutMs: 1000, gracePeriodMs: 5000, consecutiveFailures: 3 };
 
-  test('failures inside the grace period before the first success are ignored', () => {
+  void test('failures inside the grace period before the first success are ignored', () => {
     const s = new HealthState(policy, 0);
     assert.equal(s.failure(1000, 'x'), undefined);
     assert.equal(s.failure(5000, 'x'), undefined);
     assert.deepEqual(s.failure(5001, 'x'), { healthy: false, killTask: false, consecutiveFailures: 1, message: 'x' });
   });
 
-  test('after the first success the grace period no longer applies', () => {
+  void test('after the first success the grace period no longer applies', () => {
     const s = new HealthState(policy, 0);
     assert.deepEqual(s.success(), { healthy: true, killTask: false, consecutiveFailures: 0 });
     assert.equal(s.failure(100, 'x')?.healthy, false);
   });
 
-  test('healthy is reported on the first success and on recovery only', () => {
+  void test('healthy is reported on the first success and on recovery only', () => {
     const s = new HealthState(policy, 0);
     assert.ok(s.success());
     assert.equal(s.success(), undefined);
@@ -42,7 +42,7 @@ describe('health state machine (src/checks/health_checker.cpp semantics)', () =>
     assert.equal(s.success(), undefined);
   });
 
-  test('every counted failure is reported, and the kill comes at consecutive_failures', () => {
+  void test('every counted failure is reported, and the kill comes at consecutive_failures', () => {
     const s = new HealthState(policy, 0);
     const r = [s.failure(6000, 'a'), s.failure(7000, 'b'), s.failure(8000, 'c'), s.failure(9000, 'd')];
     assert.deepEqual(
@@ -56,14 +56,14 @@ describe('health state machine (src/checks/health_checker.cpp semantics)', () =>
     );
   });
 
-  test('a zero grace period counts failures right away', () => {
+  void test('a zero grace period counts failures right away', () => {
     const s = new HealthState({ ...policy, gracePeriodMs: 0 }, 0);
     assert.equal(s.failure(0, 'x')?.consecutiveFailures, 1);
   });
 });
 
-describe('synthetic RUNNING delay queue', () => {
-  test('runs callbacks delayMs after push, in order, with one timer', () => {
+void describe('synthetic RUNNING delay queue', () => {
+  void test('runs callbacks delayMs after push, in order, with one timer', () => {
     const clock = new FakeClock();
     const q = new DelayQueue(100, clock);
     const fired: string[] = [];
@@ -82,7 +82,7 @@ describe('synthetic RUNNING delay queue', () => {
     assert.equal(q.size, 0);
   });
 
-  test('clear() drops everything queued', () => {
+  void test('clear() drops everything queued', () => {
     const clock = new FakeClock();
     const q = new DelayQueue(10, clock);
     let n = 0;
@@ -93,7 +93,7 @@ describe('synthetic RUNNING delay queue', () => {
     assert.equal(clock.pending, 0);
   });
 
-  test('many batches drain completely', () => {
+  void test('many batches drain completely', () => {
     const clock = new FakeClock();
     const q = new DelayQueue(10, clock);
     let n = 0;

@@ -17,8 +17,8 @@ function setup(retry = { initialMs: 10_000, maxMs: 600_000 }) {
   return { clock, sent, sum };
 }
 
-describe('status update manager', () => {
-  test('forwards one update per task and the next only after its ACK', () => {
+void describe('status update manager', () => {
+  void test('forwards one update per task and the next only after its ACK', () => {
     const { sum, sent, clock } = setup();
     const starting = status('t1', 'TASK_STARTING');
     const running = status('t1', 'TASK_RUNNING');
@@ -43,7 +43,7 @@ describe('status update manager', () => {
     assert.equal(sum.hasStream('fw', 't1'), false);
   });
 
-  test('an ACK with another uuid does not release the next update', () => {
+  void test('an ACK with another uuid does not release the next update', () => {
     const { sum, sent } = setup();
     const a = status('t1', 'TASK_STARTING');
     sum.update('fw', a);
@@ -54,7 +54,7 @@ describe('status update manager', () => {
     assert.deepEqual(sum.acknowledge('fw', 'other', a.uuid!), { ok: false, reason: 'unknown-stream' });
   });
 
-  test('retries the outstanding update after 10 s, doubling up to the maximum', () => {
+  void test('retries the outstanding update after 10 s, doubling up to the maximum', () => {
     const { sum, sent, clock } = setup({ initialMs: 10_000, maxMs: 40_000 });
     const a = status('t1', 'TASK_RUNNING');
     sum.update('fw', a);
@@ -74,7 +74,7 @@ describe('status update manager', () => {
     assert.equal(sent.length, 5, 'no retry after the ACK');
   });
 
-  test('after an ACK the next update starts again at the initial retry interval', () => {
+  void test('after an ACK the next update starts again at the initial retry interval', () => {
     const { sum, sent, clock } = setup({ initialMs: 1_000, maxMs: 8_000 });
     const a = status('t1', 'TASK_STARTING');
     const b = status('t1', 'TASK_RUNNING');
@@ -90,7 +90,7 @@ describe('status update manager', () => {
     assert.equal(sent.at(-1)?.status.state, 'TASK_RUNNING');
   });
 
-  test('duplicate uuids are ignored', () => {
+  void test('duplicate uuids are ignored', () => {
     const { sum, sent } = setup();
     const a = status('t1', 'TASK_RUNNING');
     sum.update('fw', a);
@@ -99,7 +99,7 @@ describe('status update manager', () => {
     assert.equal(sum.queuedCount('fw', 't1'), 0);
   });
 
-  test('tasks are independent and share one timer', () => {
+  void test('tasks are independent and share one timer', () => {
     const { sum, sent, clock } = setup();
     for (let i = 0; i < 500; i++) sum.update('fw', status(`t${i}`, 'TASK_RUNNING'));
     assert.equal(sent.length, 500);
@@ -109,7 +109,7 @@ describe('status update manager', () => {
     assert.equal(clock.pending, 1);
   });
 
-  test('stop() ends forwarding and retries; framework cleanup drops its streams', () => {
+  void test('stop() ends forwarding and retries; framework cleanup drops its streams', () => {
     const { sum, sent, clock } = setup();
     sum.update('fw', status('t1', 'TASK_RUNNING'));
     sum.update('other', status('t2', 'TASK_RUNNING'));
@@ -122,7 +122,7 @@ describe('status update manager', () => {
     assert.equal(sent.length, 2);
   });
 
-  test('property: per task, forwarded updates follow input order and never two unacknowledged at once', () => {
+  void test('property: per task, forwarded updates follow input order and never two unacknowledged at once', () => {
     const op = fc.oneof(
       fc.record({ kind: fc.constant('update' as const), task: fc.integer({ min: 0, max: 3 }), state: fc.constantFrom<TaskState>('TASK_STARTING', 'TASK_RUNNING', 'TASK_KILLING') }),
       fc.record({ kind: fc.constant('ack' as const), task: fc.integer({ min: 0, max: 3 }) }),

@@ -11,8 +11,8 @@ import type { MasterTask } from '../../src/sim/master/model.js';
 const cpus = (v: number): Resource => ({ name: 'cpus', type: 'SCALAR', scalar: { value: v }, allocation_info: { role: 'r' } });
 const mem = (v: number): Resource => ({ name: 'mem', type: 'SCALAR', scalar: { value: v }, allocation_info: { role: 'r' } });
 
-describe('decline filters (item 120)', () => {
-  test('refuse_seconds: default 5 s, capped at a year, negative → 5 s, 0 → none, at least one allocation interval', () => {
+void describe('decline filters (item 120)', () => {
+  void test('refuse_seconds: default 5 s, capped at a year, negative → 5 s, 0 → none, at least one allocation interval', () => {
     assert.equal(refuseDurationMs(undefined, 1000), 5000);
     assert.equal(refuseDurationMs({}, 1000), 5000);
     assert.equal(refuseDurationMs({ refuse_seconds: 0 }, 1000), undefined);
@@ -23,7 +23,7 @@ describe('decline filters (item 120)', () => {
     assert.equal(refuseDurationMs({ refuse_seconds: 0.1 }, 1000), 1000);
   });
 
-  test('a filter hides offers that are a subset of what was refused, per role and agent, until it expires', () => {
+  void test('a filter hides offers that are a subset of what was refused, per role and agent, until it expires', () => {
     const f = new FrameworkFilters();
     f.add('r', 'a1', [cpus(2), mem(100)], 5000, 0);
     assert.equal(f.filtered('r', 'a1', [cpus(1), mem(100)], 1000), true);
@@ -34,7 +34,7 @@ describe('decline filters (item 120)', () => {
     assert.equal(f.count(5001), 0);
   });
 
-  test('REVIVE clears the filters of the given roles only', () => {
+  void test('REVIVE clears the filters of the given roles only', () => {
     const f = new FrameworkFilters();
     f.add('a', 'x', [cpus(1)], 5000, 0);
     f.add('b', 'x', [cpus(1)], 5000, 0);
@@ -46,14 +46,14 @@ describe('decline filters (item 120)', () => {
   });
 });
 
-describe('Accept negotiation (item 17)', () => {
-  test('missing Accept means JSON; JSON wins when both are acceptable', () => {
+void describe('Accept negotiation (item 17)', () => {
+  void test('missing Accept means JSON; JSON wins when both are acceptable', () => {
     assert.equal(negotiateEventContentType(undefined), 'application/json');
     assert.equal(negotiateEventContentType('application/x-protobuf, application/json'), 'application/json');
     assert.equal(negotiateEventContentType('*/*'), 'application/json');
     assert.equal(negotiateEventContentType('application/*'), 'application/json');
   });
-  test('protobuf only, q=0 and unrelated types', () => {
+  void test('protobuf only, q=0 and unrelated types', () => {
     assert.equal(negotiateEventContentType('application/x-protobuf'), 'application/x-protobuf');
     assert.equal(negotiateEventContentType('application/json;q=0, application/x-protobuf'), 'application/x-protobuf');
     assert.equal(negotiateEventContentType('text/html'), undefined);
@@ -63,13 +63,13 @@ describe('Accept negotiation (item 17)', () => {
   });
 });
 
-describe('MasterInfo', () => {
-  test('ip is the IPv4 address in network order read as a little-endian uint32 (item 200)', () => {
+void describe('MasterInfo', () => {
+  void test('ip is the IPv4 address in network order read as a little-endian uint32 (item 200)', () => {
     assert.equal(packIPv4('10.0.0.11'), 184549386);
     assert.equal(packIPv4('127.0.0.1'), 16777343);
     assert.equal(packIPv4('255.255.255.255'), 4294967295);
   });
-  test('capabilities end with the empty QUOTA_V2 object; the znode JSON is alphabetical with v0 names', () => {
+  void test('capabilities end with the empty QUOTA_V2 object; the znode JSON is alphabetical with v0 names', () => {
     const info = createMasterInfo({ id: '6f1b3c1e-0f4a-4a55-9a2e-2d3c0c9b7a10', hostname: 'm1.example.com', ip: '10.0.0.11', port: 5050 });
     assert.deepEqual(info.capabilities, [{ type: 'AGENT_UPDATE' }, { type: 'AGENT_DRAINING' }, {}]);
     assert.equal(
@@ -79,9 +79,9 @@ describe('MasterInfo', () => {
   });
 });
 
-describe('status update fault rules', () => {
+void describe('status update fault rules', () => {
   const status = (taskId: string, state: TaskStatus['state']): TaskStatus => ({ task_id: { value: taskId }, state });
-  test('matching by task and state, limited counts, first rule wins', () => {
+  void test('matching by task and state, limited counts, first rule wins', () => {
     const faults = new StatusUpdateFaults();
     faults.add({ action: 'drop', taskId: 't1', state: 'TASK_RUNNING', count: 1 });
     faults.add({ action: 'duplicate', agentId: 'a' });
@@ -92,7 +92,7 @@ describe('status update fault rules', () => {
     faults.clear();
     assert.equal(faults.decide('a', status('t2', 'TASK_RUNNING')).action, 'deliver');
   });
-  test('delays need a duration', () => {
+  void test('delays need a duration', () => {
     const faults = new StatusUpdateFaults();
     assert.throws(() => faults.add({ action: 'delay' }), /delayMs/);
     const id = faults.add({ action: 'delay', delayMs: 50 });
@@ -101,7 +101,7 @@ describe('status update fault rules', () => {
   });
 });
 
-describe('reconciliation answers (§K)', () => {
+void describe('reconciliation answers (§K)', () => {
   const known: MasterTask = {
     info: { name: 't', task_id: { value: 'known' }, agent_id: { value: 'a1' } },
     frameworkId: 'f',
@@ -123,7 +123,7 @@ describe('reconciliation answers (§K)', () => {
   const ask = (taskId: string, agentId?: string): { task_id: { value: string }; agent_id?: { value: string } } =>
     agentId === undefined ? { task_id: { value: taskId } } : { task_id: { value: taskId }, agent_id: { value: agentId } };
 
-  test('implicit: every known task with the state of its last forwarded update', () => {
+  void test('implicit: every known task with the state of its last forwarded update', () => {
     const [s] = reconcileTasks(view(true), []);
     assert.equal(s?.state, 'TASK_RUNNING');
     assert.equal(s?.reason, 'REASON_RECONCILIATION');
@@ -133,7 +133,7 @@ describe('reconciliation answers (§K)', () => {
     assert.equal(s?.uuid, undefined);
   });
 
-  test('explicit, PARTITION_AWARE', () => {
+  void test('explicit, PARTITION_AWARE', () => {
     const out = reconcileTasks(view(true), [ask('known'), ask('x', 'a1'), ask('x', 'a2'), ask('x', 'a3'), ask('x', 'a9'), ask('x'), ask('x', 'a4')]);
     assert.deepEqual(
       out.map((s) => [s.state, s.message]),
@@ -150,7 +150,7 @@ describe('reconciliation answers (§K)', () => {
     assert.equal(out[5]?.agent_id, undefined);
   });
 
-  test('explicit without PARTITION_AWARE: LOST instead; no answer while agents recover', () => {
+  void test('explicit without PARTITION_AWARE: LOST instead; no answer while agents recover', () => {
     const out = reconcileTasks(view(false), [ask('x', 'a1'), ask('x', 'a2'), ask('x', 'a3'), ask('x', 'a9')]);
     assert.deepEqual(out.map((s) => s.state), ['TASK_LOST', 'TASK_LOST', 'TASK_LOST', 'TASK_LOST']);
     assert.deepEqual(reconcileTasks(view(true, true), [ask('x')]), []);

@@ -2,8 +2,8 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseAttributes, parseResources, parseValue } from '../../src/sim/resources-syntax.js';
 
-describe('agent --resources syntax', () => {
-  test('the default agent resources', () => {
+void describe('agent --resources syntax', () => {
+  void test('the default agent resources', () => {
     assert.deepEqual(parseResources('cpus:4;mem:8192;disk:20000;ports:[31000-32000]'), [
       { name: 'cpus', type: 'SCALAR', scalar: { value: 4 } },
       { name: 'mem', type: 'SCALAR', scalar: { value: 8192 } },
@@ -12,7 +12,7 @@ describe('agent --resources syntax', () => {
     ]);
   });
 
-  test('a role in parentheses is a static reservation; * is unreserved', () => {
+  void test('a role in parentheses is a static reservation; * is unreserved', () => {
     assert.deepEqual(parseResources('cpus(dev):2;cpus(*):1;mem( ops ):64'), [
       { name: 'cpus', type: 'SCALAR', scalar: { value: 2 }, reservations: [{ type: 'STATIC', role: 'dev' }] },
       { name: 'cpus', type: 'SCALAR', scalar: { value: 1 } },
@@ -20,7 +20,7 @@ describe('agent --resources syntax', () => {
     ]);
   });
 
-  test('sets, several ranges (sorted and coalesced), spaces and fractional scalars', () => {
+  void test('sets, several ranges (sorted and coalesced), spaces and fractional scalars', () => {
     assert.deepEqual(parseResources('gpus_kind:{a, b};ports:[5-6, 1-2,3-4]; cpus : 0.5 '), [
       { name: 'gpus_kind', type: 'SET', set: { item: ['a', 'b'] } },
       { name: 'ports', type: 'RANGES', ranges: { range: [{ begin: 1, end: 6 }] } },
@@ -28,14 +28,14 @@ describe('agent --resources syntax', () => {
     ]);
   });
 
-  test('same name and reservation merge; scalars are fixed-point with 3 decimals', () => {
+  void test('same name and reservation merge; scalars are fixed-point with 3 decimals', () => {
     assert.deepEqual(parseResources('cpus:0.1;cpus:0.2;mem:1.23456'), [
       { name: 'cpus', type: 'SCALAR', scalar: { value: 0.3 } },
       { name: 'mem', type: 'SCALAR', scalar: { value: 1.235 } },
     ]);
   });
 
-  test('a JSON array of Resource objects is accepted as the agent does', () => {
+  void test('a JSON array of Resource objects is accepted as the agent does', () => {
     const parsed = parseResources('[{"name":"cpus","type":"SCALAR","scalar":{"value":2},"role":"dev"},{"name":"mem","type":"SCALAR","scalar":{"value":128}}]');
     assert.deepEqual(parsed, [
       { name: 'cpus', type: 'SCALAR', scalar: { value: 2 }, reservations: [{ type: 'STATIC', role: 'dev' }] },
@@ -58,18 +58,18 @@ describe('agent --resources syntax', () => {
     ['[{"name":"disk","type":"SCALAR","scalar":{"value":1},"role":"r","disk":{"persistence":{"id":"x"}}}]', /Persistent volumes/],
   ];
   for (const [text, error] of bad) {
-    test(`rejects ${text}`, () => {
+    void test(`rejects ${text}`, () => {
       assert.throws(() => parseResources(text), error);
     });
   }
 
-  test('zero scalars disappear', () => {
+  void test('zero scalars disappear', () => {
     assert.deepEqual(parseResources('gpus:0;cpus:1'), [{ name: 'cpus', type: 'SCALAR', scalar: { value: 1 } }]);
   });
 });
 
-describe('agent --attributes syntax', () => {
-  test('text, scalar and ranges values', () => {
+void describe('agent --attributes syntax', () => {
+  void test('text, scalar and ranges values', () => {
     assert.deepEqual(parseAttributes('rack:r1;zone:z 2;weight:2.5;ports:[1-3,5-5]'), [
       { name: 'rack', type: 'TEXT', text: { value: 'r1' } },
       { name: 'zone', type: 'TEXT', text: { value: 'z2' } },
@@ -78,26 +78,26 @@ describe('agent --attributes syntax', () => {
     ]);
   });
 
-  test('newlines separate attributes too; a value may contain a colon', () => {
+  void test('newlines separate attributes too; a value may contain a colon', () => {
     assert.deepEqual(parseAttributes('a:x\nb:host:1'), [
       { name: 'a', type: 'TEXT', text: { value: 'x' } },
       { name: 'b', type: 'TEXT', text: { value: 'host:1' } },
     ]);
   });
 
-  test('sets and malformed pairs are rejected', () => {
+  void test('sets and malformed pairs are rejected', () => {
     assert.throws(() => parseAttributes('s:{a,b}'), /type SET/);
     assert.throws(() => parseAttributes('novalue'), /Invalid attribute key:value pair/);
     assert.throws(() => parseAttributes('k:'), /Invalid attribute key:value pair/);
   });
 
-  test('empty text has no attributes', () => {
+  void test('empty text has no attributes', () => {
     assert.deepEqual(parseAttributes(''), []);
   });
 });
 
-describe('value typing', () => {
-  test('numbers are scalars, anything else without brackets is text', () => {
+void describe('value typing', () => {
+  void test('numbers are scalars, anything else without brackets is text', () => {
     assert.equal(parseValue('1e3').type, 'SCALAR');
     assert.equal(parseValue('.5').type, 'SCALAR');
     assert.equal(parseValue('1.2.3').type, 'TEXT');

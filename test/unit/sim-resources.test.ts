@@ -26,18 +26,18 @@ const dyn = (role: string, principal?: string): Partial<Resource> => ({
   reservations: [{ type: 'DYNAMIC', role, ...(principal === undefined ? {} : { principal }) }],
 });
 
-describe('scalar arithmetic', () => {
-  test('fixed point with 3 decimals: 0.1 + 0.2 is exactly 0.3', () => {
+void describe('scalar arithmetic', () => {
+  void test('fixed point with 3 decimals: 0.1 + 0.2 is exactly 0.3', () => {
     assert.deepEqual(addResources([cpus(0.1)], [cpus(0.2)]), [cpus(0.3)]);
     assert.deepEqual(subtractResources([cpus(1)], [cpus(0.7)]), [cpus(0.3)]);
     assert.equal(containsResources([cpus(0.3)], [cpus(0.1), cpus(0.2)]), true);
   });
 
-  test('subtraction never goes negative and drops empty resources', () => {
+  void test('subtraction never goes negative and drops empty resources', () => {
     assert.deepEqual(subtractResources([cpus(1), mem(10)], [cpus(2)]), [mem(10)]);
   });
 
-  test('different reservations or allocation roles do not merge', () => {
+  void test('different reservations or allocation roles do not merge', () => {
     const total = addResources([cpus(1)], [cpus(1, dyn('dev')), cpus(1, { allocation_info: { role: 'a' } })]);
     assert.equal(total.length, 3);
     assert.equal(containsResources(total, [cpus(2)]), false);
@@ -45,20 +45,20 @@ describe('scalar arithmetic', () => {
   });
 });
 
-describe('ranges', () => {
-  test('subtraction cuts holes, addition coalesces', () => {
+void describe('ranges', () => {
+  void test('subtraction cuts holes, addition coalesces', () => {
     assert.deepEqual(subtractResources([ports([31000, 32000])], [ports([31000, 31000], [31500, 31600])]), [
       ports([31001, 31499], [31601, 32000]),
     ]);
     assert.deepEqual(addResources([ports([1, 2])], [ports([3, 5])]), [ports([1, 5])]);
   });
 
-  test('containment needs every value', () => {
+  void test('containment needs every value', () => {
     assert.equal(containsResources([ports([1, 10])], [ports([2, 3], [9, 10])]), true);
     assert.equal(containsResources([ports([1, 10])], [ports([10, 11])]), false);
   });
 
-  test('property: (a - b) + (a ∩ b) covers a, and a - b never contains b', () => {
+  void test('property: (a - b) + (a ∩ b) covers a, and a - b never contains b', () => {
     const range = fc.tuple(fc.integer({ min: 0, max: 200 }), fc.integer({ min: 0, max: 20 })).map(([b, len]) => [b, b + len] as [number, number]);
     fc.assert(
       fc.property(fc.array(range, { minLength: 1, maxLength: 5 }), fc.array(range, { minLength: 1, maxLength: 5 }), (a, b) => {
@@ -75,8 +75,8 @@ describe('ranges', () => {
   });
 });
 
-describe('scalars, property', () => {
-  test('a + b - b == a for non-negative 3-decimal values', () => {
+void describe('scalars, property', () => {
+  void test('a + b - b == a for non-negative 3-decimal values', () => {
     const milli = fc.integer({ min: 0, max: 10_000_000 }).map((n) => n / 1000);
     fc.assert(
       fc.property(milli, milli, (x, y) => {
@@ -89,7 +89,7 @@ describe('scalars, property', () => {
   });
 });
 
-describe('persistent volumes', () => {
+void describe('persistent volumes', () => {
   const volume = (id: string, size = 100): Resource => ({
     name: 'disk',
     type: 'SCALAR',
@@ -98,14 +98,14 @@ describe('persistent volumes', () => {
     disk: { persistence: { id }, volume: { container_path: 'data', mode: 'RW' } },
   });
 
-  test('volumes never merge and subtract only when identical', () => {
+  void test('volumes never merge and subtract only when identical', () => {
     const rs = addResources([volume('a')], [volume('b')]);
     assert.equal(rs.length, 2);
     assert.equal(containsResources(rs, [volume('a', 50)]), false);
     assert.deepEqual(subtractResources(rs, [volume('a')]), [volume('b')]);
   });
 
-  test('CREATE is a conversion from reserved disk to the volume, DESTROY the reverse', () => {
+  void test('CREATE is a conversion from reserved disk to the volume, DESTROY the reverse', () => {
     const disk: Resource = { name: 'disk', type: 'SCALAR', scalar: { value: 300 }, ...dyn('dev') };
     const created = applyConversion([disk], [stripPersistence(volume('a'))], [volume('a')]);
     assert.ok(created.ok);
@@ -117,14 +117,14 @@ describe('persistent volumes', () => {
     if (destroyed.ok) assert.ok(resourcesEqual(destroyed.resources, [disk]));
   });
 
-  test('a conversion of resources that are not there fails with the master message', () => {
+  void test('a conversion of resources that are not there fails with the master message', () => {
     const result = applyConversion([cpus(1)], [cpus(2)], [cpus(2, dyn('dev'))]);
     assert.deepEqual(result, { ok: false, error: 'cpus:1 does not contain cpus:2' });
   });
 });
 
-describe('reservation formats', () => {
-  test('upgrade: pre-refinement role/reservation become a reservation stack', () => {
+void describe('reservation formats', () => {
+  void test('upgrade: pre-refinement role/reservation become a reservation stack', () => {
     assert.deepEqual(upgradeResource(cpus(1, { role: '*' })), cpus(1));
     assert.deepEqual(upgradeResource(cpus(1, { role: 'dev' })), cpus(1, { reservations: [{ type: 'STATIC', role: 'dev' }] }));
     assert.deepEqual(
@@ -133,7 +133,7 @@ describe('reservation formats', () => {
     );
   });
 
-  test('downgrade for frameworks without RESERVATION_REFINEMENT (item 107)', () => {
+  void test('downgrade for frameworks without RESERVATION_REFINEMENT (item 107)', () => {
     assert.deepEqual(downgradeResource(cpus(1)), cpus(1, { role: '*' }));
     assert.deepEqual(downgradeResource(cpus(1, dyn('dev', 'p'))), cpus(1, { role: 'dev', reservation: { principal: 'p' } }));
     assert.deepEqual(downgradeResource(cpus(1, dyn('dev'))), cpus(1, { role: 'dev', reservation: {} }));
@@ -143,13 +143,13 @@ describe('reservation formats', () => {
     );
   });
 
-  test('UNRESERVE pops one level of a refined reservation', () => {
+  void test('UNRESERVE pops one level of a refined reservation', () => {
     const refined = cpus(1, { reservations: [{ type: 'STATIC', role: 'a' }, { type: 'DYNAMIC', role: 'a/b' }] });
     assert.deepEqual(popReservation(refined), cpus(1, { reservations: [{ type: 'STATIC', role: 'a' }] }));
     assert.deepEqual(popReservation(cpus(1, dyn('a'))), cpus(1));
   });
 
-  test('allocatable to a role: unreserved, its own, or an ancestor role', () => {
+  void test('allocatable to a role: unreserved, its own, or an ancestor role', () => {
     assert.ok(isAllocatableTo(cpus(1), 'x'));
     assert.ok(isAllocatableTo(cpus(1, dyn('eng')), 'eng'));
     assert.ok(isAllocatableTo(cpus(1, dyn('eng')), 'eng/web'));
@@ -158,7 +158,7 @@ describe('reservation formats', () => {
   });
 });
 
-describe('Resources::validate', () => {
+void describe('Resources::validate', () => {
   const cases: Array<[Resource, string | undefined]> = [
     [cpus(1), undefined],
     [{ name: '', type: 'SCALAR', scalar: { value: 1 } }, 'Empty resource name'],
@@ -174,14 +174,14 @@ describe('Resources::validate', () => {
     [{ name: 'cpus', type: 'SCALAR', scalar: { value: 1 }, disk: {} }, 'DiskInfo should not be set for cpus resource'],
   ];
   for (const [resource, expected] of cases) {
-    test(`${JSON.stringify(resource)} → ${expected ?? 'valid'}`, () => {
+    void test(`${JSON.stringify(resource)} → ${expected ?? 'valid'}`, () => {
       assert.equal(validateResource(resource), expected);
     });
   }
 });
 
-describe('stringify for master messages', () => {
-  test('allocation role, reservations, ranges', () => {
+void describe('stringify for master messages', () => {
+  void test('allocation role, reservations, ranges', () => {
     assert.equal(
       stringifyResources([cpus(0.5, { allocation_info: { role: 'dev' } }), { ...ports([31000, 31000]), ...dyn('dev', 'p') }]),
       'cpus(allocated: dev):0.5; ports(reservations: [(DYNAMIC,dev,p)]):[31000-31000]',
@@ -189,8 +189,8 @@ describe('stringify for master messages', () => {
   });
 });
 
-describe('offerable resources and min allocatable', () => {
-  test('default min allocatable is cpus:0.01 or mem:32', () => {
+void describe('offerable resources and min allocatable', () => {
+  void test('default min allocatable is cpus:0.01 or mem:32', () => {
     assert.ok(meetsMinAllocatable([cpus(0.01)], DEFAULT_MIN_ALLOCATABLE));
     assert.ok(meetsMinAllocatable([mem(32)], DEFAULT_MIN_ALLOCATABLE));
     assert.ok(!meetsMinAllocatable([cpus(0.005), mem(31)], DEFAULT_MIN_ALLOCATABLE));
@@ -198,7 +198,7 @@ describe('offerable resources and min allocatable', () => {
     assert.deepEqual(parseMinAllocatable('cpus:1;mem:2|disk:3'), [new Map([['cpus', 1], ['mem', 2]]), new Map([['disk', 3]])]);
   });
 
-  test('a role is offered unreserved and its own reserved resources, never ephemeral_ports or refined ones without the capability', () => {
+  void test('a role is offered unreserved and its own reserved resources, never ephemeral_ports or refined ones without the capability', () => {
     const available = [
       cpus(1),
       cpus(2, dyn('dev')),

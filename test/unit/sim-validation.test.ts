@@ -18,7 +18,7 @@ import {
 
 const uuid4 = Buffer.from('0c8e7f1a2b3d4e5f9a8b7c6d5e4f3a2b', 'hex');
 
-describe('scheduler::call::validate (400 Failed to validate scheduler::Call: …)', () => {
+void describe('scheduler::call::validate (400 Failed to validate scheduler::Call: …)', () => {
   const fid = { value: 'f' };
   const table: Array<[string, Call, string | undefined]> = [
     ['type unset', {}, "Expecting 'type' to be present"],
@@ -73,10 +73,10 @@ describe('scheduler::call::validate (400 Failed to validate scheduler::Call: …
     ['UNKNOWN passes (501 later)', { type: 'UNKNOWN', framework_id: fid }, undefined],
   ];
   for (const [name, call, expected] of table) {
-    test(name, () => assert.equal(validateSchedulerCall(call), expected));
+    void test(name, () => assert.equal(validateSchedulerCall(call), expected));
   }
 
-  test('uuid version nibble 1-5 only', () => {
+  void test('uuid version nibble 1-5 only', () => {
     const v = (nibble: number): Buffer => {
       const b = Buffer.from(uuid4);
       b[6] = (nibble << 4) | 0x0e;
@@ -86,16 +86,16 @@ describe('scheduler::call::validate (400 Failed to validate scheduler::Call: …
   });
 });
 
-describe('FrameworkInfo validation (ERROR event on SUBSCRIBE)', () => {
+void describe('FrameworkInfo validation (ERROR event on SUBSCRIBE)', () => {
   const base: FrameworkInfo = { user: 'u', name: 'n' };
-  test('role fields must match the MULTI_ROLE capability', () => {
+  void test('role fields must match the MULTI_ROLE capability', () => {
     assert.equal(
       validateFrameworkInfo({ ...base, role: 'a', capabilities: [{ type: 'MULTI_ROLE' }] }),
       "'FrameworkInfo.role' must not be set when the framework is MULTI_ROLE capable",
     );
     assert.equal(validateFrameworkInfo({ ...base, roles: ['a'] }), "'FrameworkInfo.roles' must not be set when the framework is not MULTI_ROLE capable");
   });
-  test('duplicate and invalid roles', () => {
+  void test('duplicate and invalid roles', () => {
     assert.equal(
       validateFrameworkInfo({ ...base, roles: ['a', 'b', 'a'], capabilities: [{ type: 'MULTI_ROLE' }] }),
       "'FrameworkInfo.roles' contains duplicate items: { a }",
@@ -103,12 +103,12 @@ describe('FrameworkInfo validation (ERROR event on SUBSCRIBE)', () => {
     assert.match(validateFrameworkInfo({ ...base, roles: ['/x'], capabilities: [{ type: 'MULTI_ROLE' }] }) ?? '', /contains invalid role/);
     assert.match(validateFrameworkInfo({ ...base, role: '-x' }) ?? '', /'FrameworkInfo.role' is not a valid role/);
   });
-  test('ids and failover timeouts', () => {
+  void test('ids and failover timeouts', () => {
     assert.equal(validateFrameworkInfo({ ...base, id: { value: 'a/b' } }), "'a/b' contains invalid characters");
     assert.equal(validateFrameworkInfo({ ...base, failover_timeout: 1e20 }), 'The framework failover_timeout (100000000000000000000) is invalid');
     assert.equal(validateFrameworkInfo({ ...base, failover_timeout: 604800 }), undefined);
   });
-  test('updates: principal, user and checkpoint cannot change', () => {
+  void test('updates: principal, user and checkpoint cannot change', () => {
     assert.equal(validateFrameworkUpdate(base, { ...base, principal: 'p' }), "Changing framework's principal is not allowed.");
     assert.equal(
       validateFrameworkUpdate(base, { ...base, user: 'v' }),
@@ -120,7 +120,7 @@ describe('FrameworkInfo validation (ERROR event on SUBSCRIBE)', () => {
     );
     assert.equal(validateFrameworkUpdate(base, { ...base, name: 'renamed', failover_timeout: 5 }), undefined);
   });
-  test('suppressed roles must be framework roles', () => {
+  void test('suppressed roles must be framework roles', () => {
     assert.equal(validateSuppressedRoles({ ...base, role: 'a' }, ['a']), undefined);
     assert.equal(validateSuppressedRoles({ ...base, role: 'a' }, ['b', 'c']), 'Suppressed roles { b, c } are not contained in the set of roles');
   });
@@ -145,7 +145,7 @@ function task(overrides: Partial<TaskInfo> = {}): TaskInfo {
   return { name: 't', task_id: { value: 't1' }, agent_id: { value: 'a' }, resources: [cpus(1), mem(64)], command: { value: 'true' }, ...overrides };
 }
 
-describe('task validation (TASK_ERROR messages)', () => {
+void describe('task validation (TASK_ERROR messages)', () => {
   const available = [cpus(2), mem(128), { name: 'ports', type: 'RANGES' as const, ranges: { range: [{ begin: 31000, end: 31010 }] }, ...alloc }];
   const table: Array<[string, TaskInfo, TaskValidationContext, string | undefined]> = [
     ['valid', task(), context(), undefined],
@@ -184,14 +184,14 @@ describe('task validation (TASK_ERROR messages)', () => {
     ],
   ];
   for (const [name, t, ctx, expected] of table) {
-    test(name, () => {
+    void test(name, () => {
       const got = validateTask(t, ctx, available);
       if (name === 'a port outside the offer') assert.match(got ?? '', /is more than available/);
       else assert.equal(got, expected);
     });
   }
 
-  test('custom executor: framework id, type and resources counted once per new executor', () => {
+  void test('custom executor: framework id, type and resources counted once per new executor', () => {
     const executor: ExecutorInfo = { executor_id: { value: 'e' }, framework_id: { value: 'f' }, command: { value: 'run' }, resources: [cpus(1), mem(64)] };
     const t = task({ command: undefined, executor });
     assert.equal(validateTask(t, context(), available), undefined);
@@ -205,7 +205,7 @@ describe('task validation (TASK_ERROR messages)', () => {
     assert.equal(validateTask(task({ command: undefined, executor: { ...executor, type: 'DEFAULT', command: undefined } }), context(), available), "'ExecutorInfo.type' must be 'CUSTOM'");
   });
 
-  test('task group: executor minimums and per-task errors', () => {
+  void test('task group: executor minimums and per-task errors', () => {
     const executor: ExecutorInfo = { type: 'DEFAULT', executor_id: { value: 'e' }, framework_id: { value: 'f' }, resources: [cpus(0.1), mem(32), disk(10)] };
     const groupAvailable = [cpus(3), mem(256), disk(100)];
     const t1 = task({ command: { value: 'a' }, executor });
@@ -224,11 +224,11 @@ describe('task validation (TASK_ERROR messages)', () => {
   });
 });
 
-describe('offer operation validation', () => {
+void describe('offer operation validation', () => {
   const fw: FrameworkInfo = { user: 'u', name: 'n', id: { value: 'f' }, roles: ['dev'], capabilities: [{ type: 'MULTI_ROLE' }] };
   const reserved = (extra: Partial<Resource> = {}): Resource => cpus(1, { ...alloc, reservations: [{ type: 'DYNAMIC', role: 'dev', principal: 'p' }], ...extra });
 
-  test('RESERVE', () => {
+  void test('RESERVE', () => {
     assert.equal(validateReserve([reserved()], fw), undefined);
     assert.match(validateReserve([cpus(1)], fw) ?? '', /is not dynamically reserved/);
     assert.match(
@@ -238,13 +238,13 @@ describe('offer operation validation', () => {
     assert.match(validateReserve([reserved({ reservations: [{ type: 'DYNAMIC', role: 'ops' }], allocation_info: { role: 'ops' } })], fw) ?? '', /the framework only has roles/);
   });
 
-  test('UNRESERVE refuses persistent volumes', () => {
+  void test('UNRESERVE refuses persistent volumes', () => {
     const volume = disk(10, { ...alloc, reservations: [{ type: 'DYNAMIC', role: 'dev' }], disk: { persistence: { id: 'v' }, volume: { container_path: 'd', mode: 'RW' } } });
     assert.match(validateUnreserve([volume]) ?? '', /cannot be unreserved directly/);
     assert.equal(validateUnreserve([reserved()]), undefined);
   });
 
-  test('CREATE and DESTROY', () => {
+  void test('CREATE and DESTROY', () => {
     const volume = disk(10, { ...alloc, reservations: [{ type: 'DYNAMIC', role: 'dev' }], disk: { persistence: { id: 'v' }, volume: { container_path: 'd', mode: 'RW' } } });
     assert.equal(validateCreate([volume], [], fw), undefined);
     assert.match(validateCreate([disk(10, { ...alloc, disk: { persistence: { id: 'v' }, volume: { container_path: 'd', mode: 'RW' } } })], [], fw) ?? '', /unreserved resources/);

@@ -281,6 +281,19 @@ export class SimAgent {
     if (mine.length === 0) this.forgetFramework(frameworkId);
   }
 
+  /**
+   * Inject an agent-generated status (e.g. TASK_GONE for tasks whose executors did not survive an agent
+   * restart) into the reliable pipeline: stamped, forwarded, retried until acknowledged like any other.
+   */
+  reportTaskStatus(frameworkId: string, status: TaskStatus): void {
+    const s: TaskStatus = { ...status, source: status.source ?? 'SOURCE_AGENT' };
+    this.agentStatus(frameworkId, undefined, s);
+    const k = key(frameworkId, s.task_id.value);
+    if (!this.tasks.has(k) && !this.dead && this.sum.hasStream(frameworkId, s.task_id.value)) {
+      this.tasks.set(k, { frameworkId, taskId: s.task_id.value, executorId: s.executor_id?.value ?? s.task_id.value, state: s.state });
+    }
+  }
+
   createVolume(role: string, persistenceId: string): string {
     return createVolumeDir(this.opts.workDir, role, persistenceId);
   }

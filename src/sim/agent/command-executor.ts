@@ -235,7 +235,7 @@ export class CommandTask {
     const update: TaskUpdate = { state, message: `Command ${describeWaitStatus(status)}` };
     if (reason !== undefined) update.reason = reason;
     if (this.unhealthy) update.healthy = false;
-    this.opts.logger.info('task process exited', { pid: this.pid, state, message: update.message });
+    this.opts.logger.info('task process exited', { pid: this.pid, state, status: update.message });
     this.opts.onUpdate(update);
     this.resolveDone();
   }

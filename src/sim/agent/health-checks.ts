@@ -215,6 +215,8 @@ export class HealthChecker {
         if (settled) return;
         settled = true;
         if (timer !== undefined) this.clock.clearTimeout(timer);
+        // One connection per check, closed as soon as the status is known (a body is never needed).
+        req.destroy();
         resolve(v);
       };
       const req = requester(
@@ -231,7 +233,9 @@ export class HealthChecker {
           done(`HTTP request has not returned after ${this.policy.timeoutMs / 1000}secs; aborting`);
         }, this.policy.timeoutMs);
       }
-      req.on('error', (err) => done(errorMessage(err)));
+      req.on('error', (err) => {
+        if (!settled) done(errorMessage(err));
+      });
       req.end();
     });
   }

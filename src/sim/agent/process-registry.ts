@@ -34,16 +34,17 @@ function installProcessHooks(): void {
   if (hooksInstalled) return;
   hooksInstalled = true;
   process.on('exit', killAllProcessGroupsNow);
-  // A signal that ends the Node process does not run `exit` hooks, so catch the usual ones too. If nobody
-  // else listens for the signal we restore the default action and re-raise it, so the process still dies
-  // the way the sender intended; if someone else listens, they own the shutdown and `exit` follows.
+  // A signal that ends the Node process does not run `exit` hooks, so catch the usual ones too. When
+  // nobody else listens for the signal, the default action (death) is what would happen: kill the groups,
+  // restore the default and re-raise, so the process still dies the way the sender intended. When someone
+  // else listens (e.g. the simulator's CLI), they own the shutdown — an orderly stop() that gives tasks
+  // their SIGTERM grace — and the `exit` hook catches anything left.
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     const onSignal = (): void => {
+      if (process.listenerCount(sig) > 1) return;
       killAllProcessGroupsNow();
-      if (process.listenerCount(sig) === 1) {
-        process.removeListener(sig, onSignal);
-        process.kill(process.pid, sig);
-      }
+      process.removeListener(sig, onSignal);
+      process.kill(process.pid, sig);
     };
     process.on(sig, onSignal);
   }

@@ -902,8 +902,12 @@ export class SimMaster {
     const wasDone = isTerminalState(task.state) || task.state === 'TASK_UNREACHABLE';
     if (!isTerminalState(task.state)) task.state = latestState ?? status.state;
     const nowDone = isTerminalState(task.state) || task.state === 'TASK_UNREACHABLE';
-    const stored: TaskStatus = { ...status };
-    delete stored.data;
+    // Only what /master/state and reconciliation read is kept (Mesos drops `data`; the rest is noise here).
+    const stored: TaskStatus = { task_id: status.task_id, state: status.state };
+    if (status.timestamp !== undefined) stored.timestamp = status.timestamp;
+    if (status.healthy !== undefined) stored.healthy = status.healthy;
+    if (status.labels !== undefined) stored.labels = status.labels;
+    if (status.container_status !== undefined) stored.container_status = status.container_status;
     const last = task.statuses[task.statuses.length - 1];
     if (last !== undefined && last.state === status.state) task.statuses.pop();
     task.statuses.push(stored);
