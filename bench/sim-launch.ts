@@ -11,7 +11,7 @@
  *
  * Usage: node --import tsx bench/sim-launch.ts [--agents 1000] [--seconds 10] [--tasks-for-rss 10000]
  *        [--per-offer 10] [--running-delay-ms 20] [--max-pending 3000]
- * Prints figures; never fails on them.
+ * Prints figures; never fails on them. SIM_NODE_ARGS="--cpu-prof" (say) passes node flags to the sim process.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';

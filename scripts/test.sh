@@ -8,4 +8,4 @@ npx tsc -p tsconfig.json --noEmit
 npx eslint .
 shopt -s nullglob
 files=(test/unit/*.test.ts test/integration/*.test.ts)
-exec node --import tsx --test --test-reporter=spec "${files[@]}"
+exec node --import tsx --test --test-reporter=spec --test-timeout=600000 --test-force-exit "${files[@]}"

@@ -39,6 +39,7 @@ interface CompatResult {
   reconciliation: Record<string, string[]>;
   teardown_ok: boolean | null;
   first_framework_listing?: string | null;
+  messages?: string[];
   problems: string[];
 }
 
@@ -178,6 +179,20 @@ void describe('pymesos 0.3.15 against kmf mesos-sim', () => {
     assert.equal(result.first_framework_listing, 'active');
     assert.ok(result.reconciliation['long-0']?.includes('TASK_RUNNING'));
     assert.deepEqual(result.tasks['long-0']?.states, ['TASK_STARTING', 'TASK_RUNNING', 'TASK_KILLING', 'TASK_KILLED']);
+    assert.equal(result.teardown_ok, true);
+  });
+
+  void test('custom executors written with pymesos run tasks and exchange framework messages', async () => {
+    const run = await runProgram(PYMESOS, ['--master', cluster.masterUrl, '--scenario', 'executor']);
+    const result = parseResult(run);
+    assertClean(run, result);
+    assert.deepEqual(result.tasks['exec-quick']?.states, ['TASK_RUNNING', 'TASK_FINISHED']);
+    // Its executor's call connection is idle for several seconds before the final update.
+    assert.deepEqual(result.tasks['exec-idle']?.states, ['TASK_RUNNING', 'TASK_FINISHED']);
+    assert.deepEqual(result.tasks['exec-fail']?.states, ['TASK_RUNNING', 'TASK_FAILED']);
+    assert.deepEqual(result.tasks['long-0']?.states, ['TASK_RUNNING', 'TASK_KILLED']);
+    assert.ok(result.messages?.includes('started:exec-quick'));
+    assert.ok(result.messages?.includes('pong:exec-quick'), 'scheduler -> executor -> scheduler message round trip');
     assert.equal(result.teardown_ok, true);
   });
 });

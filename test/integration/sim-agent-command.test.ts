@@ -85,6 +85,13 @@ void describe('SimAgent command tasks', () => {
     assert.equal((await h.uplink.waitForState('argv-1', TERMINAL)).state, 'TASK_FINISHED');
   });
 
+  void test('a program that cannot be executed fails like a shell would (status 127)', async () => {
+    h.agent.launchTasks(framework(), [commandTask('noexec-1', { shell: false, value: '/nonexistent/bin/tool', arguments: ['tool'] })]);
+    const s = await h.uplink.waitForState('noexec-1', TERMINAL);
+    assert.equal(s.state, 'TASK_FAILED');
+    assert.equal(s.message, 'Command exited with status 127');
+  });
+
   void test('a non-zero exit is TASK_FAILED with the exit status', async () => {
     h.agent.launchTasks(framework(), [commandTask('fail-1', { value: 'exit 7' })]);
     const s = await h.uplink.waitForState('fail-1', TERMINAL);
@@ -221,6 +228,35 @@ void describe('SimAgent command tasks', () => {
     const s = await h.uplink.waitForState('slow-1', TERMINAL);
     assert.equal(s.state, 'TASK_FAILED');
     assert.equal(s.reason, 'REASON_MAX_COMPLETION_TIME_REACHED');
+  });
+
+  void test('framework shutdown kills its tasks and reports nothing more for it', async () => {
+    h.agent.launchTasks(framework('fw-gone'), [commandTask('td-1', { value: 'sleep 100' })]);
+    const running = await h.uplink.waitForState('td-1', ['TASK_RUNNING']);
+    const pid = running.container_status!.executor_pid!;
+    const before = h.uplink.updatesOf('td-1').length;
+    h.agent.shutdownFramework('fw-gone');
+    assert.deepEqual(h.agent.runningTasks().filter((t) => t.frameworkId === 'fw-gone'), []);
+    await h.uplink.waitFor('task process gone', () => !isAlive(pid));
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(h.uplink.updatesOf('td-1').length, before);
+  });
+
+  void test('agent-generated statuses can be injected into the reliable pipeline', async () => {
+    h.uplink.autoAck = false;
+    try {
+      h.agent.reportTaskStatus('fw-0000', { task_id: { value: 'gone-1' }, state: 'TASK_GONE', reason: 'REASON_EXECUTOR_REREGISTRATION_TIMEOUT', message: 'Executor did not reregister within 2secs' });
+      const s = await h.uplink.waitForState('gone-1', ['TASK_GONE']);
+      assert.equal(s.source, 'SOURCE_AGENT');
+      assert.equal(s.agent_id?.value, 'M-S0');
+      const uuid = s.uuid;
+      assert.ok(uuid !== undefined && uuid.length === 16);
+      assert.deepEqual(h.agent.runningTasks().filter((t) => t.taskId === 'gone-1'), [{ frameworkId: 'fw-0000', taskId: 'gone-1', state: 'TASK_GONE' }]);
+      h.agent.acknowledge('fw-0000', 'gone-1', uuid);
+      assert.equal(h.agent.latestState('fw-0000', 'gone-1'), undefined);
+    } finally {
+      h.uplink.autoAck = true;
+    }
   });
 
   void test('shutting down a command executor kills its task', async () => {

@@ -84,6 +84,18 @@ void describe('SimAgent custom executor', () => {
     }
   });
 
+  void test('SHUTDOWN reaches a subscribed executor; the tasks it leaves fail', async () => {
+    h.agent.launchTasks(framework(), [taskFor('sd-1', nodeExecutor('exec-sd'))]);
+    await h.uplink.waitForState('sd-1', ['TASK_RUNNING']);
+    h.agent.shutdownExecutor('fw-0000', 'exec-sd');
+    const s = await h.uplink.waitForState('sd-1', TERMINAL);
+    assert.deepEqual([s.state, s.source, s.reason], ['TASK_FAILED', 'SOURCE_AGENT', 'REASON_EXECUTOR_TERMINATED']);
+    const exit = await h.uplink.waitFor('executor exit', () => h.uplink.exits.find((e) => e.executorId === 'exec-sd'));
+    assert.equal(exit.waitStatus, 0, 'the executor exited by itself on SHUTDOWN');
+    const sandbox = join(h.workDir, 'slaves', 'M-S0', 'frameworks', 'fw-0000', 'executors', 'exec-sd', 'runs', 'latest');
+    assert.ok(readFileSync(join(sandbox, 'events.log'), 'utf8').split('\n').includes('SHUTDOWN'));
+  });
+
   void test('executor API status codes follow the agent check order', async () => {
     const { port } = h.agent.endpoint;
     const url = `http://127.0.0.1:${port}/api/v1/executor`;

@@ -3,6 +3,9 @@
  * launches shell commands and sees STARTING → RUNNING → FINISHED; validation errors; KILL; the one
  * unacknowledged update per task rule; reconciliation answers; LAUNCH_GROUP.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SimCluster } from '../../src/sim/cluster.js';
@@ -65,7 +68,18 @@ void describe('launching real tasks', () => {
     }
   });
 
-  void test('a failing command ends in TASK_FAILED; echo output lands in the sandbox', async () => {
+  void test('the same over protobuf: protobuf calls, protobuf events, acknowledged uuids', async () => {
+    const s = await TestScheduler.subscribe(cluster.masterUrl, DEFAULT_FRAMEWORK, { contentType: 'application/x-protobuf', accept: 'application/x-protobuf' });
+    current.push(s);
+    assert.equal(s.responseHeaders['content-type'], 'application/x-protobuf');
+    await s.next('SUBSCRIBED');
+    const offer = await oneOffer(s);
+    assert.equal((await launch(s, offer, [{ id: 'proto', command: 'echo protobuf' }])).status, 202);
+    const states = (await followTask(s, 'proto', 'terminal')).map((u) => u.state);
+    assert.deepEqual(states, ['TASK_STARTING', 'TASK_RUNNING', 'TASK_FINISHED']);
+  });
+
+  void test('a failing command ends in TASK_FAILED with its exit status; echo finishes', async () => {
     const s = await subscribe(DEFAULT_FRAMEWORK);
     const offer = await oneOffer(s);
     await launch(s, offer, [
@@ -249,9 +263,6 @@ req.end(JSON.stringify({ ...ids, type: 'SUBSCRIBE', subscribe: {} }));
 
 void describe('custom executors', () => {
   void test('MESSAGE both ways, executor_ids in offers, SHUTDOWN, then FAILURE with the exit status', async () => {
-    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
     const dir = mkdtempSync(join(tmpdir(), 'kmf-sim-executor-'));
     const script = join(dir, 'executor.mjs');
     writeFileSync(script, EXECUTOR_SOURCE);

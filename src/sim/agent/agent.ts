@@ -391,17 +391,18 @@ export class SimAgent {
 
   private executorFor(framework: FrameworkInfo, fw: string, task: TaskInfo): ExecutorHandle | undefined {
     const taskId = task.task_id.value;
-    const logger = this.logger.child({ frameworkId: fw, taskId });
     const info = task.executor;
     if (this.synthetic !== undefined) {
       const execId = info?.executor_id.value ?? taskId;
       let e = this.executors.get(key(fw, execId));
       if (e === undefined) {
-        e = new SyntheticExecutor(this.host, this.synthetic, framework, execId, info === undefined ? 'command' : 'custom', logger);
+        // No per-task child logger here: synthetic agents are meant to hold many thousands of tasks.
+        e = new SyntheticExecutor(this.host, this.synthetic, framework, execId, info === undefined ? 'command' : 'custom', this.logger);
         this.executors.set(key(fw, execId), e);
       }
       return e;
     }
+    const logger = this.logger.child({ frameworkId: fw, taskId });
     if (info !== undefined) {
       const existing = this.executors.get(key(fw, info.executor_id.value));
       if (existing !== undefined) {

@@ -149,6 +149,7 @@ export class CommandExecutor implements ExecutorHandle {
       registry: this.host.registry,
       logger: this.logger,
       clock: this.host.clock,
+      checkIp: this.host.ip,
       onUpdate: (u) => this.onUpdate(taskId, u),
     });
     this.runner.start();

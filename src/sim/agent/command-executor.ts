@@ -50,6 +50,8 @@ export interface CommandTaskOptions {
   registry: ProcessGroupRegistry;
   logger: Logger;
   clock?: Clock;
+  /** Address HTTP/TCP health checks connect to (the agent's address). */
+  checkIp?: string;
   /** Every status the executor sends for the task, in order. */
   onUpdate: (u: TaskUpdate) => void;
 }
@@ -108,18 +110,25 @@ export class CommandTask {
       this.resolveDone();
       return;
     }
-    const out = openSync(join(o.sandbox, 'stdout'), 'a');
-    const err = openSync(join(o.sandbox, 'stderr'), 'a');
     try {
-      this.proc = o.registry.spawn(spec.file, spec.args, {
-        cwd: o.sandbox,
-        env: o.env,
-        stdio: ['ignore', out, err],
-        ...(spec.argv0 === undefined ? {} : { argv0: spec.argv0 }),
-      });
-    } finally {
-      closeSync(out);
-      closeSync(err);
+      const out = openSync(join(o.sandbox, 'stdout'), 'a');
+      const err = openSync(join(o.sandbox, 'stderr'), 'a');
+      try {
+        this.proc = o.registry.spawn(spec.file, spec.args, {
+          cwd: o.sandbox,
+          env: o.env,
+          stdio: ['ignore', out, err],
+          ...(spec.argv0 === undefined ? {} : { argv0: spec.argv0 }),
+        });
+      } finally {
+        closeSync(out);
+        closeSync(err);
+      }
+    } catch (err) {
+      this.terminated = true;
+      o.onUpdate({ state: 'TASK_FAILED', message: `Failed to launch the command: ${errorMessage(err)}` });
+      this.resolveDone();
+      return;
     }
     this.proc.child.once('error', (e) => o.logger.warn('task process error', { error: errorMessage(e) }));
     this.launched = true;
@@ -129,7 +138,7 @@ export class CommandTask {
     if (o.healthCheck !== undefined) {
       this.checker = new HealthChecker(
         o.healthCheck,
-        { sandbox: o.sandbox, env: o.env, registry: o.registry, logger: o.logger, clock: this.clock },
+        { sandbox: o.sandbox, env: o.env, registry: o.registry, logger: o.logger, clock: this.clock, ...(o.checkIp === undefined ? {} : { ip: o.checkIp }) },
         (r) => this.onHealth(r),
       );
     }

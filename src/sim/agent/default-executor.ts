@@ -197,6 +197,7 @@ export class DefaultExecutor implements ExecutorHandle {
       registry: this.host.registry,
       logger: this.logger.child({ taskId }),
       clock: this.host.clock,
+      checkIp: this.host.ip,
       onUpdate: (u) => this.send(taskId, u),
     });
     t.runner.start();

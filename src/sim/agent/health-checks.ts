@@ -7,8 +7,10 @@
  *   - every counted failure yields `healthy: false`; the first success, and the first success after
  *     failures, yields `healthy: true`; other successes are silent;
  *   - when the count of consecutive failures reaches `consecutive_failures`, the executor kills the task.
- * Check kinds: COMMAND (shell or argv, exit 0 = healthy), HTTP (GET http(s)://127.0.0.1:port/path, status in
- * [200, 400) = healthy; redirects are not followed), TCP (connect to 127.0.0.1:port).
+ * Check kinds: COMMAND (shell or argv, exit 0 = healthy), HTTP (GET http(s)://<ip>:port/path, status in
+ * [200, 400) = healthy; redirects are not followed), TCP (connect to <ip>:port). Mesos uses 127.0.0.1 inside
+ * the task's network namespace; the simulator has no namespaces and may give each agent its own loopback
+ * address, so <ip> is the agent's address (127.0.0.1 by default).
  */
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -99,6 +101,8 @@ export interface HealthCheckContext {
   registry: ProcessGroupRegistry;
   logger: Logger;
   clock?: Clock;
+  /** Address HTTP and TCP checks connect to (default 127.0.0.1). */
+  ip?: string;
 }
 
 /** Runs the checks of one task until stopped; reports through `onReport`. */
@@ -220,7 +224,7 @@ export class HealthChecker {
         resolve(v);
       };
       const req = requester(
-        { host: '127.0.0.1', port: http.port, path: path.startsWith('/') ? path : `/${path}`, method: 'GET', rejectUnauthorized: false, agent: false },
+        { host: this.ctx.ip ?? '127.0.0.1', port: http.port, path: path.startsWith('/') ? path : `/${path}`, method: 'GET', rejectUnauthorized: false, agent: false },
         (res) => {
           res.resume();
           const code = res.statusCode ?? 0;
@@ -246,7 +250,8 @@ export class HealthChecker {
     return new Promise((resolve) => {
       let settled = false;
       let timer: unknown;
-      const sock = connect({ host: '127.0.0.1', port: tcp.port });
+      const host = this.ctx.ip ?? '127.0.0.1';
+      const sock = connect({ host, port: tcp.port });
       const done = (v: string | undefined): void => {
         if (settled) return;
         settled = true;
@@ -258,7 +263,7 @@ export class HealthChecker {
         timer = this.clock.setTimeout(() => done(`TCP connection has not been established after ${this.policy.timeoutMs / 1000}secs`), this.policy.timeoutMs);
       }
       sock.once('connect', () => done(undefined));
-      sock.once('error', (err) => done(`Failed to connect to 127.0.0.1:${tcp.port}: ${errorMessage(err)}`));
+      sock.once('error', (err) => done(`Failed to connect to ${host}:${tcp.port}: ${errorMessage(err)}`));
     });
   }
 }
