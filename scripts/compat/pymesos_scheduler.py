@@ -88,6 +88,7 @@ class Run(object):
         self.updates_with_uuid = 0
         self.reconciliation = {}  # task id -> states answered by reconciliation
         self.messages = []  # framework messages received from executors (decoded text)
+        self.masters = []  # host:port of each master the framework (re-)registered with
 
     def problem(self, text):
         with self.lock:
@@ -138,6 +139,7 @@ class CompatScheduler(Scheduler):
         with self.run.lock:
             self.run.framework_id = framework_id['value']
             self.run.master_version = master_info.get('version')
+            self.run.masters.append('%s:%s' % (master_info.get('hostname'), master_info.get('port')))
         log.info('registered as %s with master %s', framework_id['value'], dict(master_info))
         if self.expect_reregistration:
             self.run.problem('registered as a new framework, expected a re-registration')
@@ -147,6 +149,7 @@ class CompatScheduler(Scheduler):
         log.info('re-registered with master %s', dict(master_info))
         with self.run.lock:
             self.run.master_version = master_info.get('version')
+            self.run.masters.append('%s:%s' % (master_info.get('hostname'), master_info.get('port')))
         if not self.expect_reregistration:
             self.run.problem('unexpected re-registration (the subscription was interrupted)')
         self.on_subscribed(driver)
@@ -576,7 +579,46 @@ def scenario_executor(args, master, deadline):
     return run, {'teardown_ok': torn_down, 'messages': sorted(run.messages)}
 
 
-SCENARIOS = {'basic': scenario_basic, 'failover': scenario_failover, 'executor': scenario_executor}
+def scenario_master_failover(args, master, deadline):
+    """The leading master goes away while a task runs (the caller makes it happen when it reads the
+    `KMF-COMPAT-PHASE running` line: the test moves leadership in the sim; by hand, stop the leading
+    master). The driver must reach the new leader (307 or ZooKeeper), re-register with its framework id,
+    and find the task by implicit reconciliation; then KILL and TEARDOWN."""
+    tasks = [Task(LONG_TASK_ID, 'echo running across a master failover && exec sleep 300', 'TASK_KILLED')]
+    run = Run(tasks)
+    sched = CompatScheduler(run, args.role, tasks, args.cpus, args.mem, kill_on=None,
+                            after_subscribe=None, expect_reregistration=False)
+    d = Driven(run, sched, framework_info(args), master)
+    d.driver.start()
+    extra = {'masters': run.masters}
+    if d.until(lambda: run.last_state(LONG_TASK_ID) == 'TASK_RUNNING', deadline, '%s to run' % LONG_TASK_ID):
+        with run.lock:
+            sched.expect_reregistration = True
+            sched.after_subscribe = 'reconcile-implicit'
+            sched.kill_on = 'reconciled'
+            registrations = len(run.masters)
+        sys.stdout.write('KMF-COMPAT-PHASE running\n')
+        sys.stdout.flush()
+        d.until(lambda: len(run.masters) > registrations and run.last_state(LONG_TASK_ID) in TERMINAL_STATES,
+                deadline, 're-registration with a new leader and the end of %s' % LONG_TASK_ID)
+    d.stop(failover=False)
+    extra['teardown_ok'] = check_torn_down(run, d.master_address(master))
+    with run.lock:
+        answers = run.reconciliation.get(LONG_TASK_ID, [])
+        if 'TASK_RUNNING' not in answers:
+            run.problem('implicit reconciliation after the master failover answered %s for %s, expected TASK_RUNNING' % (
+                answers, LONG_TASK_ID))
+        if run.last_state(LONG_TASK_ID) != 'TASK_KILLED':
+            run.problem('%s: states %s, expected to end TASK_KILLED' % (LONG_TASK_ID, run.states[LONG_TASK_ID]))
+    return run, extra
+
+
+SCENARIOS = {
+    'basic': scenario_basic,
+    'failover': scenario_failover,
+    'executor': scenario_executor,
+    'master-failover': scenario_master_failover,
+}
 
 
 def main():

@@ -268,27 +268,26 @@ export function matchUnit(bundle: OfferBundle, req: MatchRequest): MatchResult {
     const need = toMilli(spec.volume.sizeMb);
     const containerPath = spec.volume.containerPath;
     const existing = res?.volumeId;
-    const offered = existing === undefined ? undefined : bundle.chunks.find((c) => own(c) && c.volumeId === existing && t.avail(c) > 0);
-    if (offered && existing !== undefined) {
+    if (existing !== undefined) {
+      // The unit's data lives in this volume: use it or wait for it, never create another one in its name.
+      const offered = bundle.chunks.find((c) => own(c) && c.volumeId === existing && t.avail(c) > 0);
+      if (!offered) return { ok: false, rejection: { kind: 'reservedVolume', volumeId: existing } };
       t.takeMilli(offered, offered.milli);
       taskResources.push(offered.resource);
       volumeId = existing;
     } else {
       const disks = bundle.chunks.filter((c) => c.name === 'disk' && c.volumeId === undefined);
       const fits = (c: Chunk): boolean => (c.divisible ? t.avail(c) >= need : t.avail(c) === c.milli && c.milli >= need);
-      const ownDisk = disks.find((c) => own(c) && fits(c));
-      const freeDisk = ownDisk ? undefined : disks.find((c) => !own(c) && free(c) && fits(c));
-      const c = ownDisk ?? freeDisk;
+      const c = disks.find((x) => own(x) && fits(x)) ?? disks.find((x) => !own(x) && free(x) && fits(x));
       if (!c) {
-        if (existing !== undefined && res?.confirmed) return { ok: false, rejection: { kind: 'reservedVolume', volumeId: existing } };
-        const have = disks.filter((d) => own(d) || free(d)).reduce((n, d) => Math.max(n, t.avail(d)), 0);
+        const have = disks.filter((x) => own(x) || free(x)).reduce((n, x) => Math.max(n, t.avail(x)), 0);
         return { ok: false, rejection: { kind: 'volume', needMilli: need, haveMilli: have } };
       }
       const m = c.divisible ? need : c.milli;
       t.takeMilli(c, m);
       const piece = withScalar(c.resource, m);
       const reserved = own(c) ? piece : fromFree(piece);
-      volumeId = existing ?? ensureRid();
+      volumeId = ensureRid();
       const vol = asVolume(reserved, volumeId, req.principal, containerPath);
       create.push(vol);
       taskResources.push(vol);

@@ -152,7 +152,9 @@ function unitPass(d: Draft, ctx: DecisionContext, idx: TaskIndex, wakes: Wakes):
     const live = idx.live.get(name) ?? [];
     if (!rt) {
       if (goal !== 'running') continue;
-      rt = d.putUnit(newUnitRuntime(name));
+      // A unit added again after a removal continues the generations of any task still known.
+      const seen = Object.values(d.tasks).filter((t) => t.unit === name).reduce((g, t) => Math.max(g, t.generation), 0);
+      rt = d.putUnit({ ...newUnitRuntime(name), generation: seen });
     }
     if (live.length > 0) delete d.volatile.diagnostics[name];
     if (unit.issues.length > 0) continue;
@@ -183,12 +185,16 @@ function unitPass(d: Draft, ctx: DecisionContext, idx: TaskIndex, wakes: Wakes):
         else wakes.add(stableAt, `stability of ${name}`);
       }
       if (current.state === 'TASK_UNREACHABLE' && rt.reservation && current.reservationId === rt.reservation.rid) {
-        const due = escalationDue(rt, ctx);
+        // Even an operator's replace waits for the UNREACHABLE limit: the task may still be running.
+        const timer = escalationDue(rt, ctx);
+        const due = timer === undefined ? undefined : Math.max(timer, (current.unreachableSince ?? now) + config.unreachableLimitMs);
         if (due !== undefined && now >= due && desired.replaceHolds[name] === undefined) {
           d.putTask({ ...current, abandoned: true });
           d.kill(now, current.taskId, current.agentId, 'unreachable');
-          recordFailure(d, ctx, current, 'TASK_UNREACHABLE', { message: 'agent unreachable past the permanent-failure timeout' }, current.unreachableSince ?? now);
-          escalate(d, ctx, d.units[name] ?? rt, 'agent unreachable');
+          if (!current.kill) {
+            recordFailure(d, ctx, current, 'TASK_UNREACHABLE', { message: 'agent unreachable past the permanent-failure timeout' }, current.unreachableSince ?? now);
+          }
+          escalate(d, ctx, d.units[name] ?? rt, rt.replaceRequested ? 'replace requested' : 'agent unreachable');
           idx.live.delete(name);
           rt = d.units[name] ?? rt;
         } else {

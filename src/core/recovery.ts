@@ -14,16 +14,31 @@ import { relaunchDelayMs } from './backoff.js';
 import type { DecisionContext, Draft } from './draft.js';
 import type { TaskRecord, UnitRuntime } from './state.js';
 
-/** Master-side reasons meaning "the launch never reached an agent": not the unit's fault. */
-const NEVER_LAUNCHED_REASONS = new Set(['REASON_INVALID_OFFERS', 'REASON_AGENT_REMOVED', 'REASON_AGENT_DISCONNECTED']);
-
-export function neverLaunched(rec: TaskRecord, state: TaskState, reason: string | undefined): boolean {
-  return (
-    (state === 'TASK_DROPPED' || state === 'TASK_LOST') &&
-    rec.runningSince === undefined &&
-    reason !== undefined &&
-    NEVER_LAUNCHED_REASONS.has(reason)
-  );
+/**
+ * A task that ended while still STAGING with a state saying "no agent has it" never ran: the ACCEPT was
+ * lost, invalid, or the agent went away before launching. Not the unit's fault: no backoff, and the
+ * reservation that ACCEPT carried is not assumed to exist (if it does, it is adopted when offered).
+ */
+export function neverLaunched(rec: TaskRecord, state: TaskState): boolean {
+  if (rec.state !== 'TASK_STAGING' || rec.runningSince !== undefined) return false;
+  switch (state) {
+    case 'TASK_DROPPED':
+    case 'TASK_LOST':
+    case 'TASK_GONE':
+    case 'TASK_UNKNOWN':
+      return true;
+    case 'TASK_STAGING':
+    case 'TASK_STARTING':
+    case 'TASK_RUNNING':
+    case 'TASK_KILLING':
+    case 'TASK_FINISHED':
+    case 'TASK_FAILED':
+    case 'TASK_KILLED':
+    case 'TASK_ERROR':
+    case 'TASK_UNREACHABLE':
+    case 'TASK_GONE_BY_OPERATOR':
+      return false;
+  }
 }
 
 export function newUnitRuntime(name: string): UnitRuntime {

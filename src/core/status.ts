@@ -44,12 +44,11 @@ export function markReady(d: Draft, rec: TaskRecord): void {
 }
 
 /**
- * A live task of a known unit that kmf has no record of (launched before a state loss, or a record
- * already dropped): kept as a record being killed, so the unit is not launched next to it meanwhile.
+ * A live task with a kmf task id but no record (launched before a state loss, a record already dropped,
+ * a unit removed meanwhile): kept as a record being killed, so that its unit is not launched next to it.
  */
 function rememberZombie(d: Draft, ctx: DecisionContext, taskId: string, unitName: string, generation: number, status: TaskStatus): void {
   const unit = d.units[unitName];
-  if (!unit) return;
   const { now } = ctx;
   d.putTask({
     taskId,
@@ -68,7 +67,7 @@ function rememberZombie(d: Draft, ctx: DecisionContext, taskId: string, unitName
     ready: false,
   });
   // Generations only grow, so a later launch never reuses one seen in the wild.
-  if (generation > unit.generation) d.updateUnit(unitName, { generation });
+  if (unit && generation > unit.generation) d.updateUnit(unitName, { generation });
 }
 
 export function applyStatus(d: Draft, ctx: DecisionContext, status: TaskStatus): void {
@@ -77,7 +76,6 @@ export function applyStatus(d: Draft, ctx: DecisionContext, status: TaskStatus):
   const agentId = status.agent_id?.value;
   const state = status.state;
   d.volatile.recon.pending = d.volatile.recon.pending.filter((id) => id !== taskId);
-  delete d.volatile.stagingAskedAt[taskId];
 
   const rec = d.tasks[taskId];
   if (!rec) {
@@ -156,7 +154,7 @@ function onTaskEnded(d: Draft, ctx: DecisionContext, rec: TaskRecord, status: Ta
     d.deleteTask(rec.taskId);
     return;
   }
-  if (neverLaunched(before, status.state, status.reason)) {
+  if (neverLaunched(before, status.state)) {
     // The ACCEPT never took effect, so neither did the RESERVE/CREATE it carried.
     const res = unit.reservation;
     if (res && !res.confirmed && res.createdByTask === rec.taskId) d.updateUnit(unit.name, { reservation: undefined });

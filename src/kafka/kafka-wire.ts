@@ -140,15 +140,16 @@ const ERROR_NAMES: Record<number, string> = {
   5: 'LEADER_NOT_AVAILABLE',
   6: 'NOT_LEADER_OR_FOLLOWER',
   7: 'REQUEST_TIMED_OUT',
+  8: 'BROKER_NOT_AVAILABLE',
   15: 'COORDINATOR_NOT_AVAILABLE',
   31: 'CLUSTER_AUTHORIZATION_FAILED',
   35: 'UNSUPPORTED_VERSION',
   41: 'NOT_CONTROLLER',
   42: 'INVALID_REQUEST',
-  89: 'BROKER_NOT_AVAILABLE',
-  98: 'BROKER_ID_NOT_REGISTERED',
+  89: 'THROTTLING_QUOTA_EXCEEDED',
+  102: 'BROKER_ID_NOT_REGISTERED',
 };
-const RETRIABLE_ERRORS = new Set([5, 6, 7, 15, 41, 89]);
+const RETRIABLE_ERRORS = new Set([5, 6, 7, 8, 15, 41, 89]);
 
 export function kafkaErrorName(code: number): string {
   return ERROR_NAMES[code] ?? `error ${code}`;

@@ -140,12 +140,16 @@ export async function drainBroker(
   if (!plan.ok) throw new KmfError('kafka_drain_impossible', plan.reason, { details: { partitions: plan.partitions } });
   opts.logger?.info('draining broker', { brokerId, partitions: plan.moves.length, targets });
   await applyReassignments(admin, plan.moves);
+  let leftovers = 0;
   for (;;) {
     const inProgress = await reassignmentsInProgress(admin);
     const left = inProgress.length === 0 ? await partitionsOnBroker(admin, brokerId) : [];
     if (inProgress.length === 0 && left.length === 0) return { moved: plan.moves.length };
-    if (inProgress.length === 0 && left.length > 0) {
-      // New partitions may have been created on the broker meanwhile: plan them too.
+    leftovers = inProgress.length === 0 ? leftovers + 1 : 0;
+    // Replicas still on the broker with nothing in progress: new partitions created meanwhile, or a broker
+    // whose metadata lags a finished move. Only a view that persists over a few polls gets planned again.
+    if (leftovers >= 3) {
+      leftovers = 0;
       const again = planDrain(await fetchPartitionStates(admin), brokerId, targets);
       if (!again.ok) throw new KmfError('kafka_drain_impossible', again.reason, { details: { partitions: again.partitions } });
       await applyReassignments(admin, again.moves);

@@ -3,6 +3,7 @@
  * partitions, update configs, delete. Inputs are validated here so the API can answer 400 with a clear message
  * before anything reaches Kafka.
  */
+import { sleep } from '../util/backoff.js';
 import { KmfError } from '../util/errors.js';
 import { ConfigResourceTypes, ConfigSource, type KafkaAdmin } from './admin.js';
 import { fetchPartitionStates, type PartitionState } from './roll-safety.js';
@@ -72,7 +73,9 @@ export async function createTopic(admin: KafkaAdmin, t: TopicSpec, timeoutMs = 1
     `create topic ${t.name}`,
     (a) =>
       a.createTopics({
-        waitForLeaders: true,
+        // kafkajs' own leader wait gives up when the broker it asks has not seen the new topic yet
+        // (UNKNOWN_TOPIC_OR_PARTITION, common in KRaft right after creation): kmf waits itself.
+        waitForLeaders: false,
         timeout: timeoutMs,
         topics: [
           {
@@ -86,6 +89,29 @@ export async function createTopic(admin: KafkaAdmin, t: TopicSpec, timeoutMs = 1
     timeoutMs + 5_000,
   );
   if (!created) throw new KmfError('kafka_topic_exists', `topic ${t.name} already exists`);
+  await waitForLeaders(admin, t.name, t.partitions, timeoutMs);
+}
+
+/**
+ * Until the metadata shows `partitions` partitions of `name`, each with a leader. Metadata propagates to
+ * brokers asynchronously, so "unknown topic" and missing partitions mean "not yet" here.
+ */
+export async function waitForLeaders(admin: KafkaAdmin, name: string, partitions: number, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = 'no metadata yet';
+  for (;;) {
+    try {
+      const states = (await fetchPartitionStates(admin, [name])).filter((p) => p.topic === name);
+      const led = states.filter((p) => p.leader >= 0).length;
+      if (states.length >= partitions && led === states.length) return;
+      last = `${led} of ${partitions} partitions have a leader`;
+    } catch (err) {
+      if (!(err instanceof KmfError) || (err.code !== 'kafka_unknown_topic' && !err.retriable)) throw err;
+      last = err.message;
+    }
+    if (Date.now() > deadline) throw new KmfError('kafka_timeout', `topic ${name}: ${last} after ${timeoutMs} ms`, { retriable: true });
+    await sleep(100);
+  }
 }
 
 /** Topic names, sorted; internal topics (`__consumer_offsets`, …) only if asked for. */
@@ -176,6 +202,7 @@ export async function addPartitions(admin: KafkaAdmin, name: string, totalPartit
     throw new KmfError('kafka_invalid_request', `topic ${name} has ${current} partitions; the new count must be higher (Kafka cannot remove partitions)`);
   }
   await admin.call(`add partitions to ${name}`, (a) => a.createPartitions({ topicPartitions: [{ topic: name, count: totalPartitions }] }));
+  await waitForLeaders(admin, name, totalPartitions);
 }
 
 /**

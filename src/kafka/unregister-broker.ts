@@ -14,7 +14,7 @@ export function encodeUnregisterBrokerRequest(correlationId: number, clientId: s
 }
 
 /**
- * Whether the broker was registered; BROKER_ID_NOT_REGISTERED (98) counts as done (unregistering is idempotent).
+ * Whether the broker was registered; BROKER_ID_NOT_REGISTERED (102) counts as done (unregistering is idempotent).
  * Throws a KmfError for any other error.
  */
 export function decodeUnregisterBrokerResponse(payload: Buffer, correlationId: number): { wasRegistered: boolean } {
@@ -24,7 +24,7 @@ export function decodeUnregisterBrokerResponse(payload: Buffer, correlationId: n
   const code = r.int16();
   const message = r.nullableCompactString();
   r.skipTags();
-  if (code !== 0 && code !== 98) throw responseError('kafka_unregister_failed', 'UnregisterBroker', code, message);
+  if (code !== 0 && code !== 102) throw responseError('kafka_unregister_failed', 'UnregisterBroker', code, message);
   return { wasRegistered: code === 0 };
 }
 

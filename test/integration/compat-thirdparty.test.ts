@@ -14,12 +14,14 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SimCluster } from '../../src/sim/cluster.js';
 import { testLogger } from '../../src/util/log.js';
+import { startZooKeeper, type ZooKeeperServer } from '../helpers/zookeeper.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const PYTHON = join(ROOT, '.kmf', 'compat', 'venv', 'bin', 'python');
 const PYMESOS = join(ROOT, 'scripts', 'compat', 'pymesos_scheduler.py');
 const MESOSHTTP = join(ROOT, 'scripts', 'compat', 'mesoshttp_scheduler.py');
 const RESULT_PREFIX = 'KMF-COMPAT-RESULT ';
+const PHASE_PREFIX = 'KMF-COMPAT-PHASE ';
 /** Upper bound for one program run; it gives up by itself earlier (--timeout) and reports why. */
 const RUN_LIMIT_MS = 150_000;
 
@@ -39,6 +41,7 @@ interface CompatResult {
   reconciliation: Record<string, string[]>;
   teardown_ok: boolean | null;
   first_framework_listing?: string | null;
+  masters?: string[];
   messages?: string[];
   problems: string[];
 }
@@ -52,8 +55,11 @@ interface Finished {
 
 const running = new Set<ChildProcess>();
 
-/** Runs a compat program in its own process group, so that nothing it starts can outlive the test. */
-function runProgram(program: string, args: string[]): Promise<Finished> {
+/**
+ * Runs a compat program in its own process group, so that nothing it starts can outlive the test.
+ * `onPhase` is called for each `KMF-COMPAT-PHASE <name>` line the program prints (it waits for us there).
+ */
+function runProgram(program: string, args: string[], onPhase?: (phase: string) => void): Promise<Finished> {
   return new Promise((resolveRun, reject) => {
     const child = spawn(PYTHON, [program, '--timeout', '90', ...args], {
       cwd: ROOT,
@@ -64,7 +70,16 @@ function runProgram(program: string, args: string[]): Promise<Finished> {
     running.add(child);
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    let pending = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+      pending += d;
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) {
+        if (line.startsWith(PHASE_PREFIX)) onPhase?.(line.slice(PHASE_PREFIX.length).trim());
+      }
+    });
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     const limit = setTimeout(() => killGroup(child), RUN_LIMIT_MS);
     child.once('error', (err) => {
@@ -103,6 +118,14 @@ function assertClean(run: Finished, result: CompatResult): void {
   assert.deepEqual(result.problems, [], `${result.library} disagrees with the sim:\n${result.problems.join('\n')}\n--- log tail:\n${run.stderr.slice(-3000)}`);
   assert.equal(result.ok, true);
   assert.equal(run.code, 0, `exit ${run.code}; stderr tail:\n${run.stderr.slice(-3000)}`);
+}
+
+/** A promise that never rejects: resolves to the error, or undefined (handled at once, awaited later). */
+function settle(p: Promise<unknown>): Promise<unknown> {
+  return p.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
 }
 
 let cluster: SimCluster;
@@ -182,6 +205,23 @@ void describe('pymesos 0.3.15 against kmf mesos-sim', () => {
     assert.equal(result.teardown_ok, true);
   });
 
+  void test('follows a leader change (stream cut, 307 to the new leader) and re-registers', async () => {
+    const changes: Array<Promise<unknown>> = [];
+    const run = await runProgram(PYMESOS, ['--master', cluster.masterUrl, '--scenario', 'master-failover'], (phase) => {
+      if (phase === 'running') changes.push(settle(cluster.changeLeader()));
+    });
+    assert.equal(changes.length, 1, 'the program reached the running phase once');
+    const [changeError] = await Promise.all(changes);
+    assert.equal(changeError, undefined, `leader change failed: ${String(changeError)}`);
+    const result = parseResult(run);
+    assertClean(run, result);
+    assert.equal(result.masters?.length, 2);
+    assert.notEqual(result.masters?.[0], result.masters?.[1], 're-registered with the new leader');
+    assert.deepEqual(result.reconciliation['long-0'], ['TASK_RUNNING']);
+    assert.equal(result.tasks['long-0']?.states.at(-1), 'TASK_KILLED');
+    assert.equal(result.teardown_ok, true);
+  });
+
   void test('custom executors written with pymesos run tasks and exchange framework messages', async () => {
     const run = await runProgram(PYMESOS, ['--master', cluster.masterUrl, '--scenario', 'executor']);
     const result = parseResult(run);
@@ -191,8 +231,10 @@ void describe('pymesos 0.3.15 against kmf mesos-sim', () => {
     assert.deepEqual(result.tasks['exec-idle']?.states, ['TASK_RUNNING', 'TASK_FINISHED']);
     assert.deepEqual(result.tasks['exec-fail']?.states, ['TASK_RUNNING', 'TASK_FAILED']);
     assert.deepEqual(result.tasks['long-0']?.states, ['TASK_RUNNING', 'TASK_KILLED']);
-    assert.ok(result.messages?.includes('started:exec-quick'));
-    assert.ok(result.messages?.includes('pong:exec-quick'), 'scheduler -> executor -> scheduler message round trip');
+    for (const task of ['exec-quick', 'exec-idle', 'exec-fail', 'long-0']) {
+      assert.ok(result.messages?.includes(`started:${task}`), `executor -> scheduler message of ${task}`);
+    }
+    assert.ok(result.messages?.some((m) => m.startsWith('pong:')), 'scheduler -> executor -> scheduler message round trip');
     assert.equal(result.teardown_ok, true);
   });
 });
@@ -210,6 +252,47 @@ void describe('mesoshttp 0.4.2 against kmf mesos-sim', () => {
     assert.deepEqual(result.tasks['fail-0']?.states, ['TASK_STARTING', 'TASK_RUNNING', 'TASK_FAILED']);
     assert.deepEqual(result.tasks['long-0']?.states, ['TASK_STARTING', 'TASK_RUNNING', 'TASK_KILLING', 'TASK_KILLED']);
     assert.deepEqual(result.reconciliation['kmf-compat-unknown-to-agent'], ['TASK_GONE']);
+    assert.equal(result.teardown_ok, true);
+  });
+});
+
+void describe('pymesos 0.3.15 finding the sim masters through ZooKeeper', () => {
+  let zk: ZooKeeperServer;
+  let zkCluster: SimCluster;
+  let zkUrl = '';
+
+  before(async () => {
+    zk = await startZooKeeper();
+    zkUrl = `zk://${zk.connectString}/mesos`;
+    zkCluster = await SimCluster.start({ logger: testLogger('compat-thirdparty-zk'), port: 0, masters: 2, agents: 1, zk: zkUrl, allocationIntervalMs: 200 });
+  });
+
+  after(async () => {
+    for (const child of running) killGroup(child);
+    await zkCluster.stop();
+    await zk.stop();
+  });
+
+  void test('reads the leader from the json.info_ znodes and runs tasks', async () => {
+    const run = await runProgram(PYMESOS, ['--master', zkUrl, '--scenario', 'basic', '--tasks', '1']);
+    const result = parseResult(run);
+    assertClean(run, result);
+    assert.deepEqual(result.tasks['hello-0']?.states, ['TASK_STARTING', 'TASK_RUNNING', 'TASK_FINISHED']);
+    assert.equal(result.teardown_ok, true);
+  });
+
+  void test('follows a ZooKeeper leader change and re-registers', async () => {
+    const changes: Array<Promise<unknown>> = [];
+    const run = await runProgram(PYMESOS, ['--master', zkUrl, '--scenario', 'master-failover'], (phase) => {
+      if (phase === 'running') changes.push(settle(zkCluster.changeLeader()));
+    });
+    assert.equal(changes.length, 1, 'the program reached the running phase once');
+    const [changeError] = await Promise.all(changes);
+    assert.equal(changeError, undefined, `leader change failed: ${String(changeError)}`);
+    const result = parseResult(run);
+    assertClean(run, result);
+    assert.notEqual(result.masters?.[0], result.masters?.[1], 're-registered with the new leader');
+    assert.deepEqual(result.reconciliation['long-0'], ['TASK_RUNNING']);
     assert.equal(result.teardown_ok, true);
   });
 });

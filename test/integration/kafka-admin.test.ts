@@ -93,11 +93,12 @@ void describe('Kafka admin modules on a real 3-node cluster', () => {
       assert.equal(d.configs['segment.bytes']?.source, 'default');
 
       await addPartitions(admin, name, 5);
-      await assert.rejects(addPartitions(admin, name, 3), /Kafka cannot remove partitions/);
-      d = await eventually('5 partitions', async () => {
+      // Metadata reaches every broker a moment later; whichever answers, shrinking is refused.
+      d = await eventually('5 partitions everywhere', async () => {
         const x = await describeTopic(admin, name);
         return x.partitions.length === 5 ? x : undefined;
       });
+      await assert.rejects(addPartitions(admin, name, 3), isKmf('kafka_invalid_request'));
 
       const overrides = await updateTopicConfigs(admin, name, { 'retention.ms': null, 'max.message.bytes': '2000000' });
       assert.deepEqual(overrides, { 'cleanup.policy': 'delete', 'max.message.bytes': '2000000' });
@@ -117,7 +118,7 @@ void describe('Kafka admin modules on a real 3-node cluster', () => {
     await assert.rejects(createTopic(admin, { name: 'bad name', partitions: 1, replicationFactor: 1 }), isKmf('kafka_invalid_request'));
   });
 
-  void test('roll safety: a stopped broker blocks stopping another; after its restart it rejoins the ISR', async () => {
+  void test('roll safety: a stopped broker blocks stopping another; after its restart it rejoins the ISR', async (t) => {
     const name = 'kmf-guarded';
     await createTopic(admin, { name, partitions: 3, replicationFactor: 3, configs: { 'min.insync.replicas': '2' } });
     const [, node2, node3] = cluster.nodes;
@@ -152,10 +153,12 @@ void describe('Kafka admin modules on a real 3-node cluster', () => {
       assert.match(JSON.stringify(evaluateControllerStop(q, 1)), /fewer than the majority of 2/);
       assert.equal((await controllerReadiness(cluster.brokers, 3)).ready, false);
 
-      // What a scale-in does once the broker is gone for good: drop its registration (idempotent). A broker
-      // that comes back registers anew.
+      // What a scale-in does once the broker is gone for good: drop its registration. Idempotent (whether the
+      // stopped broker's registration is still there depends on how it left); a broker that comes back
+      // registers anew.
       const live = cluster.brokers.filter((b) => !b.endsWith(`:${node3!.port}`));
-      assert.deepEqual(await unregisterBroker(live, 3), { wasRegistered: true });
+      const first = await unregisterBroker(live, 3);
+      t.diagnostic(`unregister of the stopped broker: ${first.wasRegistered ? 'was registered' : 'already gone'}`);
       assert.deepEqual(await unregisterBroker(live, 3), { wasRegistered: false });
 
       await node3!.restart();
@@ -167,6 +170,7 @@ void describe('Kafka admin modules on a real 3-node cluster', () => {
       assert.ok(back.ok && back.partitions >= 3);
       assert.equal((await canStop(admin, node2!.nodeId)).ok, true);
     } finally {
+      if (!node3!.running()) await node3!.restart();
       await deleteTopic(admin, name);
     }
   });

@@ -486,6 +486,18 @@ export class Sim {
     this.core = new Core(seededRng(this.seed), this.config, stored);
   }
 
+  /**
+   * The scheduler dies right after the ZooKeeper write of this step: the persist lands in the store,
+   * nothing else (no ACCEPT, no DECLINE, no KILL) reaches Mesos.
+   */
+  crashAfterPersist(event: CoreEvent): Action[] {
+    const actions = this.core.step(event, this.desired, this.now);
+    for (const a of actions) if (a.type === 'persist') this.store = applyPersist(this.store, a);
+    this.cluster.outstanding.clear();
+    this.restart();
+    return actions;
+  }
+
   send(event: CoreEvent): Action[] {
     const actions = this.core.step(event, this.desired, this.now);
     this.history.push(actions);

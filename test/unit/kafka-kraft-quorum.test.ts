@@ -188,7 +188,7 @@ void describe('UnregisterBroker wire format', () => {
   void test('response: ok, not registered (idempotent), and other errors', () => {
     const resp = (code: number, msg: string | null): Buffer => new W().int32(5).tags().int32(0).int16(code).str(msg).tags().done();
     assert.deepEqual(decodeUnregisterBrokerResponse(resp(0, null), 5), { wasRegistered: true });
-    assert.deepEqual(decodeUnregisterBrokerResponse(resp(98, 'not registered'), 5), { wasRegistered: false });
+    assert.deepEqual(decodeUnregisterBrokerResponse(resp(102, 'Broker ID 3 is not currently registered'), 5), { wasRegistered: false });
     assert.throws(
       () => decodeUnregisterBrokerResponse(resp(42, 'still alive'), 5),
       (e: unknown) => e instanceof KmfError && e.code === 'kafka_unregister_failed' && /INVALID_REQUEST: still alive/.test(e.message),

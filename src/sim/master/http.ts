@@ -165,8 +165,10 @@ export class MasterHttpServer {
         else res.destroy();
       });
     });
+    // libprocess never closes an idle keep-alive connection, and some clients (pymesos' one http.client
+    // connection for every call) break if the server does.
     server.requestTimeout = 0;
-    server.keepAliveTimeout = 65_000;
+    server.keepAliveTimeout = 0;
     server.on('connection', (socket: Socket) => {
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));

@@ -1,0 +1,117 @@
+/**
+ * The operator's desired state, kept in ZooKeeper next to the scheduler's own state so that a new leader
+ * (or a restarted scheduler) knows what to run:
+ *
+ *   /desired                   (empty)
+ *   /desired/apps/<name>       one AppRecord: {spec, removing, createdAt, updatedAt}
+ *
+ * Writes go through the leader's FencedStateStore, so only the leader changes it. The core consumes a
+ * prepared `DesiredState`, rebuilt here only when an app changes or the set of stored units shrinks
+ * (preparing hashes every spec: once per change, not once per event).
+ */
+import { prepareDesired, type DesiredState } from '../model/desired.js';
+import type { StateStore, Versioned } from '../state/state-store.js';
+import { KmfError } from '../util/errors.js';
+import { appsDesiredInput, type AppRecord } from './apps.js';
+import { encodeJson } from './state-codec.js';
+
+export const DESIRED_ROOT = '/desired';
+export const APPS_PATH = '/desired/apps';
+
+export function appPath(name: string): string {
+  return `${APPS_PATH}/${name}`;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+export function decodeApps(tree: ReadonlyMap<string, Versioned>): { apps: Map<string, AppRecord>; problems: string[] } {
+  const apps = new Map<string, AppRecord>();
+  const problems: string[] = [];
+  for (const [path, node] of tree) {
+    if (!path.startsWith(`${APPS_PATH}/`)) continue;
+    try {
+      const v: unknown = JSON.parse(node.data.toString('utf8'));
+      if (!isObject(v) || !isObject(v['spec']) || typeof v['spec']['name'] !== 'string') throw new Error('not an app record');
+      const rec = v as unknown as AppRecord;
+      apps.set(rec.spec.name, { ...rec, removing: rec.removing === true });
+    } catch (err) {
+      problems.push(`${path}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  return { apps, problems };
+}
+
+/** Reads the app records (leader start-up and follower views). */
+export async function loadApps(store: StateStore): Promise<{ apps: Map<string, AppRecord>; problems: string[] }> {
+  return decodeApps(await store.readTree(APPS_PATH));
+}
+
+export class DesiredStore {
+  private cached: DesiredState | undefined;
+  private cachedUnits: ReadonlySet<string> = new Set();
+
+  constructor(
+    /** The fenced store. */
+    private readonly store: StateStore,
+    private readonly records: Map<string, AppRecord>,
+  ) {}
+
+  get apps(): ReadonlyMap<string, AppRecord> {
+    return this.records;
+  }
+
+  async ensureLayout(): Promise<void> {
+    await this.store.ensurePath(APPS_PATH);
+  }
+
+  /** Writes the record (fenced), then updates the in-memory view. */
+  async put(rec: AppRecord): Promise<void> {
+    await this.store.put(appPath(rec.spec.name), encodeJson(rec), 'any');
+    this.records.set(rec.spec.name, rec);
+    this.cached = undefined;
+  }
+
+  async delete(name: string): Promise<void> {
+    await this.store.delete(appPath(name), 'any');
+    this.records.delete(name);
+    this.cached = undefined;
+  }
+
+  get(name: string): AppRecord | undefined {
+    return this.records.get(name);
+  }
+
+  require(name: string): AppRecord {
+    const rec = this.records.get(name);
+    if (rec === undefined) throw new KmfError('not_found', `no app named "${name}"`, { details: { app: name } });
+    return rec;
+  }
+
+  /**
+   * The prepared desired state for the core, given the unit names in the stored state. Rebuilt when an app
+   * changed or when a stored unit it kept as "removed" is gone.
+   */
+  desired(storedUnits: Readonly<Record<string, unknown>>): DesiredState {
+    if (this.cached !== undefined) {
+      let stale = false;
+      for (const u of this.cachedUnits) {
+        if (!(u in storedUnits)) {
+          stale = true;
+          break;
+        }
+      }
+      if (!stale) return this.cached;
+    }
+    const input = appsDesiredInput(this.records, Object.keys(storedUnits));
+    const covered = new Set(input.units.filter((u) => u.goal !== 'running').map((u) => u.name));
+    this.cached = prepareDesired(input);
+    this.cachedUnits = covered;
+    return this.cached;
+  }
+
+  invalidate(): void {
+    this.cached = undefined;
+  }
+}

@@ -1,0 +1,156 @@
+/**
+ * Writes the core's `persist` actions to ZooKeeper through the FencedStateStore: every transaction carries
+ * the leader's fence, so a deposed leader's write fails as a whole (`fenced`) instead of landing.
+ *
+ * - Several persists (one per event of a batch) are merged, later writes winning per znode.
+ * - The writes go out as few transactions as the 1 MiB request limit allows, a unit and its task records in
+ *   the same transaction whenever they fit. Across transactions a persist is not atomic; each record is.
+ * - create vs set is decided from the znodes known to exist (loaded at start, kept up to date here): the
+ *   leader is the only writer.
+ * - `unavailable` (no connection, or no answer: the transaction may or may not have been applied) is
+ *   retried while this instance still leads, after re-reading which of the remaining znodes exist; `fenced`
+ *   and anything unexpected are thrown. A persist that returns has been applied completely.
+ */
+import type { PersistAction } from '../core/actions.js';
+import type { StateOp, StateStore } from '../state/state-store.js';
+import { Backoff, sleep } from '../util/backoff.js';
+import { KmfError, errorMessage } from '../util/errors.js';
+import type { Logger } from '../util/log.js';
+import { RUNTIME_METRICS, type Metrics } from './metrics.js';
+import {
+  chunkGroups,
+  DEFAULT_CHUNK_LIMITS,
+  encodeJson,
+  FRAMEWORK_ID_PATH,
+  opsFor,
+  persistWrites,
+  STATE_ROOT,
+  STATE_SCHEMA,
+  TASKS_PATH,
+  UNITS_PATH,
+  type ChunkLimits,
+  type PathWrites,
+} from './state-codec.js';
+
+export interface StateWriterOptions {
+  /** The fenced store (writes) — reads go through it too, unfenced. */
+  store: StateStore;
+  /** Znodes known to exist (from the start-up load). */
+  paths: Set<string>;
+  logger: Logger;
+  metrics: Metrics;
+  /** False once this instance no longer leads: retries stop. */
+  stillLeading: () => boolean;
+  limits?: ChunkLimits;
+}
+
+const MAX_CONFLICT_RETRIES = 3;
+
+export class StateWriter {
+  private readonly store: StateStore;
+  private readonly paths: Set<string>;
+  private readonly log: Logger;
+  private readonly metrics: Metrics;
+  private readonly limits: ChunkLimits;
+
+  constructor(private readonly opts: StateWriterOptions) {
+    this.store = opts.store;
+    this.paths = opts.paths;
+    this.log = opts.logger;
+    this.metrics = opts.metrics;
+    this.limits = opts.limits ?? DEFAULT_CHUNK_LIMITS;
+  }
+
+  exists(path: string): boolean {
+    return this.paths.has(path);
+  }
+
+  /** Creates /state, /state/units, /state/tasks if missing (fenced). */
+  async ensureLayout(): Promise<void> {
+    for (const path of [STATE_ROOT, UNITS_PATH, TASKS_PATH]) {
+      if (this.paths.has(path)) continue;
+      const data = path === STATE_ROOT ? encodeJson({ schema: STATE_SCHEMA }) : Buffer.alloc(0);
+      try {
+        await this.store.put(path, data, 'absent');
+      } catch (err) {
+        if (!(err instanceof KmfError && err.code === 'conflict')) throw err;
+      }
+      this.paths.add(path);
+    }
+  }
+
+  async writeFrameworkId(id: string): Promise<void> {
+    const writes: PathWrites = new Map([[FRAMEWORK_ID_PATH, encodeJson({ value: id, at: new Date().toISOString() })]]);
+    await this.write([writes]);
+  }
+
+  /** Applies the persists in order (merged). Resolves once everything is written. */
+  async persist(persists: readonly PersistAction[]): Promise<void> {
+    if (persists.length === 0) return;
+    const started = performance.now();
+    await this.write([...persistWrites(persists).values()]);
+    this.metrics.observe(RUNTIME_METRICS.stateWriteSeconds, (performance.now() - started) / 1000);
+  }
+
+  /** Writes groups of path writes; each path is removed from its group once written. */
+  private async write(groups: PathWrites[]): Promise<void> {
+    const backoff = new Backoff({ initialMs: 100, maxMs: 2_000, factor: 2, jitter: 0.5 });
+    let conflicts = 0;
+    let stale = false;
+    for (;;) {
+      try {
+        if (stale) await this.refresh(groups);
+        stale = false;
+        const pending = groups.filter((g) => g.size > 0);
+        if (pending.length === 0) return;
+        const chunks = chunkGroups(
+          pending.map((g) => opsFor(g, (p) => this.paths.has(p))),
+          this.limits,
+        );
+        for (const chunk of chunks) {
+          await this.store.multi(chunk);
+          this.metrics.inc(RUNTIME_METRICS.stateWrites);
+          this.metrics.inc(RUNTIME_METRICS.stateWriteOps, undefined, chunk.length);
+          this.applied(chunk, groups);
+        }
+        // Deletes of znodes that did not exist produce no op: they are done too.
+        for (const g of groups) g.clear();
+        return;
+      } catch (err) {
+        const code = err instanceof KmfError ? err.code : 'unexpected';
+        this.metrics.inc(RUNTIME_METRICS.stateWriteFailures, { code });
+        if (code === 'unavailable' || code === 'conflict') {
+          if (code === 'conflict' && ++conflicts > MAX_CONFLICT_RETRIES) throw err;
+          if (!this.opts.stillLeading()) {
+            throw new KmfError('fenced', `state write abandoned: no longer leading (${errorMessage(err)})`, { cause: err });
+          }
+          const delay = code === 'conflict' ? 0 : backoff.next();
+          this.log.warn('state write failed; re-reading and retrying', { code, error: errorMessage(err), retryInMs: delay });
+          if (delay > 0) await sleep(delay);
+          stale = true;
+          continue;
+        }
+        throw err;
+      }
+    }
+  }
+
+  private applied(chunk: readonly StateOp[], groups: readonly PathWrites[]): void {
+    for (const op of chunk) {
+      if (op.op === 'create') this.paths.add(op.path);
+      else if (op.op === 'delete') this.paths.delete(op.path);
+      for (const g of groups) if (g.delete(op.path)) break;
+    }
+  }
+
+  /** After an unknown outcome: which of the still-pending znodes exist now? */
+  private async refresh(groups: readonly PathWrites[]): Promise<void> {
+    for (const g of groups) {
+      for (const path of g.keys()) {
+        const node = await this.store.get(path);
+        if (node === undefined) this.paths.delete(path);
+        else this.paths.add(path);
+      }
+    }
+  }
+}
