@@ -168,6 +168,11 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined> 
   }
 }
 
+/** Waits until the instance at `base` leads and is subscribed to Mesos (GET /ready answers 200). */
+export async function waitReady(base: string, timeoutMs = 60_000): Promise<void> {
+  await waitFor(`${base} to be ready`, async () => (await api(base, 'GET', '/ready', undefined, null)).status === 200 || undefined, timeoutMs);
+}
+
 export interface SimTask {
   taskId: string;
   unit: string;

@@ -22,6 +22,7 @@ import {
   startSim,
   taskPid,
   waitFor,
+  waitReady,
   type SchedulerHandle,
 } from '../helpers/scheduler-harness.js';
 import { startZooKeeper, type ZooKeeperServer } from '../helpers/zookeeper.js';
@@ -37,6 +38,7 @@ before(async () => {
   sim = await startSim({ agents: 3 });
   scheduler = await startInProcess(`${zk.connectString}${chroot('recovery')}`, sim.masterUrl);
   watcher = new DuplicateWatcher(sim);
+  await waitReady(scheduler.apiUrl);
 });
 
 after(async () => {

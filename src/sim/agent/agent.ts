@@ -156,7 +156,9 @@ export class SimAgent {
     // Executor event streams are long-lived; never time them out.
     server.requestTimeout = 0;
     server.headersTimeout = 60_000;
-    server.keepAliveTimeout = 5_000;
+    // A real agent never closes an idle executor connection; executors that keep one connection open for
+    // all their calls (pymesos) would lose their final update otherwise.
+    server.keepAliveTimeout = 0;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(this.opts.port, this.opts.ip, () => {

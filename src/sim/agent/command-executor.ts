@@ -100,7 +100,6 @@ export class CommandTask {
   /** STARTING, start the process, RUNNING; health checks and the completion timer begin. */
   start(): void {
     const o = this.opts;
-    if (o.sendStarting !== false) o.onUpdate({ state: 'TASK_STARTING' });
     let spec;
     try {
       spec = commandLaunchSpec(o.command);
@@ -132,6 +131,9 @@ export class CommandTask {
     }
     this.proc.child.once('error', (e) => o.logger.warn('task process error', { error: errorMessage(e) }));
     this.launched = true;
+    // STARTING goes out once the process exists, so that, as on a real agent, every update of the task
+    // carries container_status.executor_pid (third-party executors and schedulers read it).
+    if (o.sendStarting !== false) o.onUpdate({ state: 'TASK_STARTING' });
     void this.proc.exited.then(({ code, signal }) => this.reaped(waitStatusOf(code, signal)));
     o.logger.info('task process started', { pid: this.pid, sandbox: o.sandbox });
 
