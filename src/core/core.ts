@@ -12,7 +12,7 @@ import { handleEvent } from './handle-event.js';
 import { derivePlans, unitViews, type Plan, type UnitView } from './plans.js';
 import { decide } from './reconcile.js';
 import type { Rng } from './rng.js';
-import { emptyStored, initialState, type CoreState, type StoredState } from './state.js';
+import { emptyStored, initialState, toStored, type CoreState, type StoredState } from './state.js';
 
 export interface StepResult {
   state: CoreState;
@@ -68,9 +68,9 @@ export class Core {
     return this.current;
   }
 
-  /** The durable half, as the state store holds it after every persist action was applied. */
+  /** The durable half, as the state store holds it after every persist action was applied (O(units)). */
   get stored(): StoredState {
-    return this.current.stored;
+    return toStored(this.current);
   }
 
   plans(desired: DesiredState, now: number): Plan[] {

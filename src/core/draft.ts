@@ -24,9 +24,9 @@ function clean<T extends object>(v: T): T {
 }
 
 export class Draft {
-  readonly units: Record<string, UnitRuntime>;
-  readonly tasks: Record<string, TaskRecord>;
-  retired: RetiredReservation[];
+  readonly units: Map<string, UnitRuntime>;
+  readonly tasks: Map<string, TaskRecord>;
+  retired: readonly RetiredReservation[];
   controls: PlanControls;
   readonly volatile: VolatileState;
 
@@ -47,10 +47,10 @@ export class Draft {
   newPlacementOptions = false;
 
   constructor(state: CoreState) {
-    this.units = { ...state.stored.units };
-    this.tasks = { ...state.stored.tasks };
-    this.retired = state.stored.retired;
-    this.controls = state.stored.controls;
+    this.units = new Map(state.units);
+    this.tasks = new Map(state.tasks);
+    this.retired = state.retired;
+    this.controls = state.controls;
     const v = state.volatile;
     this.volatile = {
       ...v,
@@ -64,45 +64,45 @@ export class Draft {
 
   putUnit(u: UnitRuntime): UnitRuntime {
     const c = clean(u);
-    this.units[u.name] = c;
+    this.units.set(u.name, c);
     this.dirtyUnits.add(u.name);
     this.deletedUnits.delete(u.name);
     return c;
   }
 
   updateUnit(name: string, patch: Partial<UnitRuntime>): UnitRuntime | undefined {
-    const u = this.units[name];
+    const u = this.units.get(name);
     return u ? this.putUnit({ ...u, ...patch }) : undefined;
   }
 
   deleteUnit(name: string): void {
-    delete this.units[name];
+    this.units.delete(name);
     this.dirtyUnits.delete(name);
     this.deletedUnits.add(name);
   }
 
   putTask(t: TaskRecord): TaskRecord {
     const c = clean(t);
-    this.tasks[t.taskId] = c;
+    this.tasks.set(t.taskId, c);
     this.dirtyTasks.add(t.taskId);
     this.deletedTasks.delete(t.taskId);
     return c;
   }
 
   updateTask(taskId: string, patch: Partial<TaskRecord>): TaskRecord | undefined {
-    const t = this.tasks[taskId];
+    const t = this.tasks.get(taskId);
     return t ? this.putTask({ ...t, ...patch }) : undefined;
   }
 
   deleteTask(taskId: string): void {
-    delete this.tasks[taskId];
+    this.tasks.delete(taskId);
     this.dirtyTasks.delete(taskId);
     this.deletedTasks.add(taskId);
     delete this.volatile.killSentAt[taskId];
     delete this.volatile.stagingAskedAt[taskId];
   }
 
-  setRetired(list: RetiredReservation[]): void {
+  setRetired(list: readonly RetiredReservation[]): void {
     this.retired = list.map((r) => clean(r));
     this.retiredDirty = true;
   }
@@ -143,21 +143,18 @@ export class Draft {
     if (this.hasChanges()) {
       const persist: Action = {
         type: 'persist',
-        units: [...this.dirtyUnits].map((n) => this.units[n]).filter((u): u is UnitRuntime => u !== undefined),
-        tasks: [...this.dirtyTasks].map((id) => this.tasks[id]).filter((t): t is TaskRecord => t !== undefined),
+        units: [...this.dirtyUnits].map((n) => this.units.get(n)).filter((u): u is UnitRuntime => u !== undefined),
+        tasks: [...this.dirtyTasks].map((id) => this.tasks.get(id)).filter((t): t is TaskRecord => t !== undefined),
         deleteUnits: [...this.deletedUnits],
         deleteTasks: [...this.deletedTasks],
       };
-      if (this.retiredDirty) persist.retired = this.retired;
+      if (this.retiredDirty) persist.retired = [...this.retired];
       if (this.controlsDirty) persist.controls = this.controls;
       actions.push(persist);
     }
     actions.push(...this.acks, ...this.kills, ...this.offerActions, ...this.reconciles, ...this.flow, ...this.events);
     return {
-      state: {
-        stored: { schema: 1, units: this.units, tasks: this.tasks, retired: this.retired, controls: this.controls },
-        volatile: this.volatile,
-      },
+      state: { units: this.units, tasks: this.tasks, retired: this.retired, controls: this.controls, volatile: this.volatile },
       actions,
     };
   }

@@ -34,7 +34,7 @@ export function handleEvent(d: Draft, ctx: DecisionContext, event: CoreEvent): r
       applyStatus(d, ctx, event.status);
       return [];
     case 'readiness': {
-      const t = d.tasks[event.taskId];
+      const t = d.tasks.get(event.taskId);
       if (!t || !isLive(t)) return [];
       const ready = event.ready && t.state === 'TASK_RUNNING';
       if (ready !== t.ready) {
@@ -46,7 +46,7 @@ export function handleEvent(d: Draft, ctx: DecisionContext, event: CoreEvent): r
     }
     case 'acceptFailed':
       for (const taskId of event.taskIds) {
-        const t = d.tasks[taskId];
+        const t = d.tasks.get(taskId);
         if (!t || t.state !== 'TASK_STAGING') continue;
         applyStatus(d, ctx, {
           task_id: { value: taskId },

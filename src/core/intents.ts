@@ -7,7 +7,7 @@ import type { OperatorIntent } from './events.js';
 import { isLive, type KillReason, type TaskRecord } from './state.js';
 
 function liveTask(d: Draft, unit: string): TaskRecord | undefined {
-  return Object.values(d.tasks)
+  return [...d.tasks.values()]
     .filter((t) => t.unit === unit && isLive(t))
     .sort((a, b) => b.generation - a.generation)[0];
 }
@@ -28,7 +28,7 @@ export function applyIntent(d: Draft, ctx: DecisionContext, intent: OperatorInte
       d.event(now, 'intent', `${intent.plan} plan ${intent.kind === 'pause' ? 'paused' : 'resumed'}`);
       return;
     case 'forceComplete': {
-      const unit = d.units[intent.unit];
+      const unit = d.units.get(intent.unit);
       const prepared = desired.units.get(intent.unit);
       if (!prepared) {
         d.event(now, 'intent', `force-complete ignored: no unit ${intent.unit}`);
@@ -60,7 +60,7 @@ export function applyIntent(d: Draft, ctx: DecisionContext, intent: OperatorInte
     }
     case 'restart':
     case 'replace': {
-      const unit = d.units[intent.unit];
+      const unit = d.units.get(intent.unit);
       const spec = desired.units.get(intent.unit)?.spec;
       if (!unit || spec?.goal !== 'running') {
         d.event(now, 'intent', `${intent.kind} ignored: unit is not running`, intent.unit);

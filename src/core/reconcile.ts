@@ -86,9 +86,9 @@ function requestKill(d: Draft, ctx: DecisionContext, t: TaskRecord, reason: Kill
 function timeChecks(d: Draft, ctx: DecisionContext, wakes: Wakes): void {
   const { now, config } = ctx;
   const stagingAsk: Array<{ taskId: string; agentId?: string }> = [];
-  for (const t of Object.values(d.tasks)) {
+  for (const t of [...d.tasks.values()]) {
     if (!isLive(t)) continue;
-    const unit = d.units[t.unit];
+    const unit = d.units.get(t.unit);
     const waitsForAgent = t.reservationId !== undefined && t.kill === undefined && unit?.reservation?.rid === t.reservationId;
     if (t.state === 'TASK_UNREACHABLE' && !waitsForAgent && t.unreachableSince !== undefined) {
       // A unit whose task holds its reservation waits for the agent until PERMANENT escalation; any other
@@ -123,7 +123,7 @@ function timeChecks(d: Draft, ctx: DecisionContext, wakes: Wakes): void {
         wakes.add(now + config.stagingReconcileAfterMs, `staging check of ${t.taskId}`);
       } else wakes.add(due, `staging check of ${t.taskId}`);
     }
-    const kill = d.tasks[t.taskId]?.kill;
+    const kill = d.tasks.get(t.taskId)?.kill;
     if (kill && d.volatile.subscribed) {
       const sent = d.volatile.killSentAt[t.taskId];
       const due = sent === undefined ? now : sent + config.killResendMs + graceOf(ctx, t.unit) * 1000;
@@ -148,12 +148,12 @@ function unitPass(d: Draft, ctx: DecisionContext, idx: TaskIndex, wakes: Wakes):
   for (const unit of desired.ordered) {
     const name = unit.spec.name;
     const goal = unit.spec.goal;
-    let rt = d.units[name];
+    let rt = d.units.get(name);
     const live = idx.live.get(name) ?? [];
     if (!rt) {
       if (goal !== 'running') continue;
       // A unit added again after a removal continues the generations of any task still known.
-      const seen = Object.values(d.tasks).filter((t) => t.unit === name).reduce((g, t) => Math.max(g, t.generation), 0);
+      const seen = [...d.tasks.values()].filter((t) => t.unit === name).reduce((g, t) => Math.max(g, t.generation), 0);
       rt = d.putUnit({ ...newUnitRuntime(name), generation: seen });
     }
     if (live.length > 0) delete d.volatile.diagnostics[name];
@@ -163,7 +163,7 @@ function unitPass(d: Draft, ctx: DecisionContext, idx: TaskIndex, wakes: Wakes):
       for (const t of live) requestKill(d, ctx, t, 'remove');
       if (live.length === 0) {
         if (rt.reservation) escalate(d, ctx, rt, 'unit removed');
-        for (const t of Object.values(d.tasks)) if (t.unit === name) d.deleteTask(t.taskId);
+        for (const t of [...d.tasks.values()]) if (t.unit === name) d.deleteTask(t.taskId);
         d.deleteUnit(name);
         delete d.volatile.diagnostics[name];
         d.event(now, 'intent', 'unit removed', name);
@@ -194,9 +194,9 @@ function unitPass(d: Draft, ctx: DecisionContext, idx: TaskIndex, wakes: Wakes):
           if (!current.kill) {
             recordFailure(d, ctx, current, 'TASK_UNREACHABLE', { message: 'agent unreachable past the permanent-failure timeout' }, current.unreachableSince ?? now);
           }
-          escalate(d, ctx, d.units[name] ?? rt, rt.replaceRequested ? 'replace requested' : 'agent unreachable');
+          escalate(d, ctx, d.units.get(name) ?? rt, rt.replaceRequested ? 'replace requested' : 'agent unreachable');
           idx.live.delete(name);
-          rt = d.units[name] ?? rt;
+          rt = d.units.get(name) ?? rt;
         } else {
           wakes.add(due, `permanent-failure timeout of ${name}`);
           continue;
@@ -217,7 +217,7 @@ function unitPass(d: Draft, ctx: DecisionContext, idx: TaskIndex, wakes: Wakes):
       if (due !== undefined && now >= due) {
         if (desired.replaceHolds[name] === undefined) {
           escalate(d, ctx, rt, rt.replaceRequested ? 'replace requested' : `no relaunch for ${config.permanentFailureAfterMs} ms`);
-          rt = d.units[name] ?? rt;
+          rt = d.units.get(name) ?? rt;
         }
       } else wakes.add(due, `permanent-failure timeout of ${name}`);
     }
@@ -243,7 +243,7 @@ function updatePass(d: Draft, ctx: DecisionContext, idx: TaskIndex): void {
   for (const unit of desired.ordered) {
     const name = unit.spec.name;
     if (unit.spec.goal !== 'running' || unit.issues.length > 0) continue;
-    const rt = d.units[name];
+    const rt = d.units.get(name);
     const current = idx.live.get(name)?.[0];
     const owner = ownerOf(unit, rt, d.controls, current, idx.latest.get(name));
     if (current && !current.kill && !isCurrent(unit, rt, current)) {
@@ -328,7 +328,7 @@ function placementIndex(d: Draft, ctx: DecisionContext, idx: TaskIndex): Map<str
     if (!t) continue;
     out.set(name, { agentId: t.agentId, hostname: t.hostname, ports: t.ports, attributes: t.attributes, vars: ctx.desired.units.get(name)?.spec.vars ?? {} });
   }
-  for (const rt of Object.values(d.units)) {
+  for (const rt of [...d.units.values()]) {
     const res = rt.reservation;
     if (!res || out.has(rt.name)) continue;
     out.set(rt.name, { agentId: res.agentId, hostname: res.hostname, ports: res.ports, attributes: res.attributes, vars: ctx.desired.units.get(rt.name)?.spec.vars ?? {} });
@@ -381,7 +381,7 @@ function offerPass(d: Draft, ctx: DecisionContext, idx: TaskIndex, pass: UnitPas
       if (c.rt.lastError !== why) d.updateUnit(name, { lastError: why });
       continue;
     }
-    const rt = d.units[name] ?? c.rt;
+    const rt = d.units.get(name) ?? c.rt;
     const missing = c.unit.refs.filter((r) => lookup(r) === undefined);
     let pinOnly = false;
     if (missing.length > 0) {
@@ -483,7 +483,7 @@ function offerPass(d: Draft, ctx: DecisionContext, idx: TaskIndex, pass: UnitPas
       if (res.volumeId !== undefined) record.volumeId = res.volumeId;
     }
     // Older records of the unit that are over are not needed any more; the newest one replaces them.
-    for (const t of Object.values(d.tasks)) if (t.unit === name && t.generation < generation && !isLive(t)) d.deleteTask(t.taskId);
+    for (const t of [...d.tasks.values()]) if (t.unit === name && t.generation < generation && !isLive(t)) d.deleteTask(t.taskId);
     d.putTask(record);
     d.updateUnit(name, {
       generation,

@@ -57,7 +57,7 @@ export function recordFailure(
   detail: { reason?: string; message?: string },
   outageStart: number,
 ): void {
-  const unit = d.units[rec.unit];
+  const unit = d.units.get(rec.unit);
   if (!unit) return;
   const { now, config } = ctx;
   // A task that ran stably before dying starts a new episode: no backoff inherited from old failures.

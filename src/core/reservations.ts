@@ -53,13 +53,13 @@ export function housekeepReservations(d: Draft, ctx: DecisionContext, bundle: Of
       continue;
     }
     const unitName = chunks[0]?.owner.kind === 'dynamic' ? chunks[0].owner.labels[LABEL_UNIT] : undefined;
-    const unit = unitName === undefined ? undefined : d.units[unitName];
+    const unit = unitName === undefined ? undefined : d.units.get(unitName);
     if (!unit) continue;
     if (unit.reservation?.rid === rid) {
       if (!unit.reservation.confirmed) d.updateUnit(unit.name, { reservation: { ...unit.reservation, confirmed: true } });
       continue;
     }
-    const hasLive = Object.values(d.tasks).some((t) => t.unit === unit.name && isLive(t));
+    const hasLive = [...d.tasks.values()].some((t) => t.unit === unit.name && isLive(t));
     if (!unit.reservation && !hasLive && ctx.desired.units.get(unit.name)?.spec.goal !== 'removed') {
       const volumeId = chunks.find((c) => c.volumeId !== undefined)?.volumeId;
       d.updateUnit(unit.name, {

@@ -21,7 +21,7 @@ function nanosToMs(nanos: string | undefined): number | undefined {
 }
 
 function liveOthers(d: Draft, rec: TaskRecord): TaskRecord[] {
-  return Object.values(d.tasks).filter((t) => t.unit === rec.unit && t.taskId !== rec.taskId && isLive(t));
+  return [...d.tasks.values()].filter((t) => t.unit === rec.unit && t.taskId !== rec.taskId && isLive(t));
 }
 
 /** Whether the record's readiness condition holds for this status. */
@@ -39,7 +39,7 @@ function readyFor(d: Draft, ctx: DecisionContext, rec: TaskRecord, status: TaskS
 }
 
 export function markReady(d: Draft, rec: TaskRecord): void {
-  const unit = d.units[rec.unit];
+  const unit = d.units.get(rec.unit);
   if (unit && !unit.everReady && unit.generation === rec.generation) d.updateUnit(unit.name, { everReady: true });
 }
 
@@ -48,7 +48,7 @@ export function markReady(d: Draft, rec: TaskRecord): void {
  * a unit removed meanwhile): kept as a record being killed, so that its unit is not launched next to it.
  */
 function rememberZombie(d: Draft, ctx: DecisionContext, taskId: string, unitName: string, generation: number, status: TaskStatus): void {
-  const unit = d.units[unitName];
+  const unit = d.units.get(unitName);
   const { now } = ctx;
   d.putTask({
     taskId,
@@ -77,7 +77,7 @@ export function applyStatus(d: Draft, ctx: DecisionContext, status: TaskStatus):
   const state = status.state;
   d.volatile.recon.pending = d.volatile.recon.pending.filter((id) => id !== taskId);
 
-  const rec = d.tasks[taskId];
+  const rec = d.tasks.get(taskId);
   if (!rec) {
     if (isLiveState(state)) {
       const parsed = parseTaskId(taskId);
@@ -98,7 +98,7 @@ export function applyStatus(d: Draft, ctx: DecisionContext, status: TaskStatus):
 function applyToLive(d: Draft, ctx: DecisionContext, rec: TaskRecord, status: TaskStatus): void {
   const { now } = ctx;
   const state = status.state;
-  const unit = d.units[rec.unit];
+  const unit = d.units.get(rec.unit);
   const base: Partial<TaskRecord> = { reason: status.reason, message: status.message };
   if (status.healthy !== undefined) base.healthy = status.healthy;
   if (rec.agentId === '' && status.agent_id) base.agentId = status.agent_id.value;
@@ -148,7 +148,7 @@ function applyToLive(d: Draft, ctx: DecisionContext, rec: TaskRecord, status: Ta
 
 function onTaskEnded(d: Draft, ctx: DecisionContext, rec: TaskRecord, status: TaskStatus, before: TaskRecord): void {
   const { now } = ctx;
-  const unit = d.units[rec.unit];
+  const unit = d.units.get(rec.unit);
   if (!unit || rec.generation < unit.generation) {
     // An older launch (superseded or zombie) is done: its record has no further use.
     d.deleteTask(rec.taskId);
@@ -173,7 +173,7 @@ function onTaskEnded(d: Draft, ctx: DecisionContext, rec: TaskRecord, status: Ta
 function applyToEnded(d: Draft, ctx: DecisionContext, rec: TaskRecord, status: TaskStatus): void {
   const { now } = ctx;
   const state = status.state;
-  const unit = d.units[rec.unit];
+  const unit = d.units.get(rec.unit);
   if (isLiveState(state)) {
     if (state === 'TASK_UNREACHABLE') return;
     const spec = ctx.desired.units.get(rec.unit)?.spec;

@@ -18,13 +18,13 @@ import { applyStatus } from './status.js';
 
 function explicitTargets(d: Draft, ids: readonly string[]): Array<{ taskId: string; agentId?: string }> {
   return ids.map((taskId) => {
-    const agentId = d.tasks[taskId]?.agentId;
+    const agentId = d.tasks.get(taskId)?.agentId;
     return agentId ? { taskId, agentId } : { taskId };
   });
 }
 
 export function startRound(d: Draft, ctx: DecisionContext): void {
-  const ids = Object.values(d.tasks)
+  const ids = [...d.tasks.values()]
     .filter((t) => isLiveState(t.state))
     .map((t) => t.taskId)
     .sort();
@@ -58,7 +58,7 @@ export function progressReconciliation(d: Draft, ctx: DecisionContext): void {
   // Tasks whose record went away (or ended through another path) need no answer; any status received
   // since the round started removed its task from `pending` already.
   r.pending = r.pending.filter((id) => {
-    const t = d.tasks[id];
+    const t = d.tasks.get(id);
     return t !== undefined && isLiveState(t.state);
   });
   if (r.pending.length === 0) {
@@ -68,7 +68,7 @@ export function progressReconciliation(d: Draft, ctx: DecisionContext): void {
   if (r.nextAttemptAt !== undefined && now < r.nextAttemptAt) return;
   if (now - (r.roundStartedAt ?? now) >= config.reconcile.maxDurationMs) {
     for (const id of [...r.pending]) {
-      const t = d.tasks[id];
+      const t = d.tasks.get(id);
       if (!t) continue;
       applyStatus(d, ctx, {
         task_id: { value: id },

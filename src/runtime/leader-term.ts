@@ -370,6 +370,7 @@ export class LeaderTerm {
     const persists: PersistAction[] = [];
     const rest: Action[] = [];
     let wake: number | undefined;
+    let wakeWhy = '';
     let stepped = false;
     for (const item of batch) {
       if (item.event.type === 'offers' && item.gen !== this.gen) continue; // void: the master dropped them
@@ -379,10 +380,13 @@ export class LeaderTerm {
       this.metrics.inc(RUNTIME_METRICS.coreSteps, { event: item.event.type });
       stepped = true;
       wake = undefined;
+      wakeWhy = '';
       for (const a of actions) {
         if (a.type === 'persist') persists.push(a);
-        else if (a.type === 'wakeAt') wake = a.at;
-        else rest.push(a);
+        else if (a.type === 'wakeAt') {
+          wake = a.at;
+          wakeWhy = a.why;
+        } else rest.push(a);
       }
     }
     if (!stepped) return;
@@ -391,6 +395,7 @@ export class LeaderTerm {
     await this.writer.persist(persists);
     if (this.stopping) return;
     this.executor.executeAll(rest);
+    if (wake !== this.timer.due) this.log.debug('next decision', { at: wake === undefined ? 'none' : new Date(wake).toISOString(), why: wakeWhy });
     this.timer.set(wake);
     await this.forgetRemovedApps();
     if (persists.length > 0) this.updateGauges();

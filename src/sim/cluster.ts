@@ -434,12 +434,27 @@ export class SimCluster {
     handle.reportLost(lost);
   }
 
-  /** Cut the agent off: the master marks it unreachable (TASK_UNREACHABLE / TASK_LOST, FAILURE, RESCIND). */
-  partitionAgent(id: string): void {
+  /**
+   * Cut the agent off: nothing passes either way, and the master marks it unreachable (TASK_UNREACHABLE /
+   * TASK_LOST, RESCIND, FAILURE) — at once, or after `unreachableAfterMs` (the stand-in for Mesos' missed
+   * pings). Healing before then is a blip the master never noticed.
+   */
+  partitionAgent(id: string, opts: { unreachableAfterMs?: number } = {}): void {
     const handle = this.agent(id);
     if (handle.partitioned) return;
     handle.partitioned = true;
-    this.master()?.markAgentUnreachable(id);
+    const delay = opts.unreachableAfterMs ?? 0;
+    if (delay <= 0) {
+      this.master()?.markAgentUnreachable(id);
+      return;
+    }
+    this.clearPingTimer(id);
+    const timer = setTimeout(() => {
+      this.pingTimers.delete(id);
+      if (handle.partitioned) this.master()?.markAgentUnreachable(id);
+    }, delay);
+    timer.unref();
+    this.pingTimers.set(id, timer);
   }
 
   /** End the partition: the agent re-registers; frameworks get REASON_AGENT_REREGISTERED updates. */
@@ -447,6 +462,7 @@ export class SimCluster {
     const handle = this.agent(id);
     if (!handle.partitioned) return;
     handle.partitioned = false;
+    this.clearPingTimer(id);
     if (handle.lifecycle === 'up') this.master()?.registerAgent(handle.registration());
   }
 

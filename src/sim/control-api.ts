@@ -8,7 +8,7 @@
  *   DELETE /sim/v1/agents/:id                      orderly removal (tasks LOST, FAILURE)
  *   POST   /sim/v1/agents/:id/crash                {restart?: true, restartDelayMs?: 0}
  *   POST   /sim/v1/agents/:id/restart              bring a crashed agent back
- *   POST   /sim/v1/agents/:id/partition            → UNREACHABLE / LOST
+ *   POST   /sim/v1/agents/:id/partition            {unreachableAfterMs?: 0} → UNREACHABLE / LOST
  *   POST   /sim/v1/agents/:id/heal                 → re-registration (REASON_AGENT_REREGISTERED)
  *   POST   /sim/v1/agents/:id/unreachable          mark a crashed agent unreachable now
  *   POST   /sim/v1/agents/:id/gone                 → GONE_BY_OPERATOR / LOST, agent shut down
@@ -127,9 +127,11 @@ async function dispatch(cluster: SimCluster, method: string, parts: string[], bo
         case 'restart':
           await cluster.restartAgent(id);
           return [200, { id, restarted: true }];
-        case 'partition':
-          cluster.partitionAgent(id);
+        case 'partition': {
+          const after = optionalNumber(input, 'unreachableAfterMs');
+          cluster.partitionAgent(id, after === undefined ? {} : { unreachableAfterMs: after });
           return [200, { id, partitioned: true }];
+        }
         case 'heal':
           cluster.healAgent(id);
           return [200, { id, partitioned: false }];

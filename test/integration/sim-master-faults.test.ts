@@ -126,6 +126,20 @@ void describe('partitions', () => {
   });
 });
 
+void describe('partition blips', () => {
+  void test('a partition healed before its unreachable delay goes unnoticed by the framework', async () => {
+    const s = await subscribe(AWARE);
+    const { agentId } = await runningTaskOnNewAgent(s, 'blip');
+    assert.equal((await control('POST', `agents/${agentId}/partition`, { unreachableAfterMs: 60_000 })).status, 200);
+    assert.equal((await control('POST', `agents/${agentId}/heal`)).status, 200);
+    await s.call({ type: 'RECONCILE', reconcile: { tasks: [{ task_id: { value: 'blip' }, agent_id: { value: agentId } }] } });
+    const answer = await s.update('blip');
+    assert.deepEqual([answer.state, answer.reason], ['TASK_RUNNING', 'REASON_RECONCILIATION']);
+    assert.equal(s.events.some((e) => e.type === 'FAILURE'), false);
+    await control('DELETE', `agents/${agentId}`);
+  });
+});
+
 void describe('crashes', () => {
   void test('a crashed agent restarts: the task processes are dead, tasks are GONE (PARTITION_AWARE) or LOST', async () => {
     const aware = await subscribe(AWARE);
