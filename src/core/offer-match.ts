@@ -80,8 +80,8 @@ export interface MatchRequest {
   principal: string | undefined;
   /** The reservation to relaunch into; undefined for a fresh placement. */
   reservation: ReservationRecord | undefined;
-  /** Other placed members of the unit's group (for constraints). */
-  peers: readonly Peer[];
+  /** Other placed members of the unit's group (for constraints); only called when constraints apply. */
+  peers: () => readonly Peer[];
   now: number;
   /** Called once, on success of a fresh reservable placement. */
   newReservationId: () => string;
@@ -161,8 +161,8 @@ export function matchUnit(bundle: OfferBundle, req: MatchRequest): MatchResult {
     return { ok: false, rejection: { kind: 'role', offered: bundle.allocationRole, wanted: role } };
   }
   if (res && bundle.agentId !== res.agentId) return { ok: false, rejection: { kind: 'agent', wantedHost: res.hostname } };
-  if (!res) {
-    const v = checkConstraints(spec.constraints ?? [], bundle.facts, req.peers);
+  if (!res && (spec.constraints ?? []).length > 0) {
+    const v = checkConstraints(spec.constraints ?? [], bundle.facts, req.peers());
     if (!v.ok) return { ok: false, rejection: { kind: 'constraint', constraint: v.constraint, reason: v.reason } };
   }
 

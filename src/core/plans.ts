@@ -105,7 +105,7 @@ function waitingStatus(ctx: Ctx, unit: PreparedUnit, rt: UnitRuntime | undefined
   if (rt?.lastError !== undefined) return { ...step, status: 'ERROR', reason: rt.lastError };
   const gate = ctx.gates.get(name);
   if (gate !== undefined) return { ...step, status: 'WAITING', reason: gate };
-  if (ctx.state.stored.controls.paused[plan]) return { ...step, status: 'WAITING', reason: `${plan} plan paused` };
+  if (ctx.state.controls.paused[plan]) return { ...step, status: 'WAITING', reason: `${plan} plan paused` };
   const hold = ctx.desired.replaceHolds[name];
   const replaceDue = rt?.replaceRequested === true || (rt?.firstFailedAt !== undefined && now >= rt.firstFailedAt + config.permanentFailureAfterMs);
   if (hold !== undefined && rt?.reservation && replaceDue) {
@@ -151,8 +151,8 @@ function taskStatus(ctx: Ctx, unit: PreparedUnit, rt: UnitRuntime | undefined, t
 
 function stepFor(ctx: Ctx, plan: PlanName, unit: PreparedUnit): PlanStep {
   const name = unit.spec.name;
-  const { stored } = ctx.state;
-  const rt = stored.units[name];
+  const stored = ctx.state;
+  const rt = stored.units.get(name);
   const live = ctx.idx.live.get(name)?.[0];
   const latest = ctx.idx.latest.get(name);
   const owner = ownerOf(unit, rt, stored.controls, live, latest);
@@ -192,15 +192,15 @@ function context(state: CoreState, desired: DesiredState, now: number, config: C
     desired,
     now,
     config,
-    idx: buildIndex(state.stored.tasks),
-    gates: deployGates(desired, state.stored.units, state.stored.controls),
+    idx: buildIndex(state.tasks),
+    gates: deployGates(desired, state.units, state.controls),
   };
 }
 
 export function derivePlans(state: CoreState, desired: DesiredState, now: number, config: CoreConfig): Plan[] {
   const ctx = context(state, desired, now, config);
   const running = desired.ordered.filter((u) => u.spec.goal === 'running');
-  const paused = state.stored.controls.paused;
+  const paused = state.controls.paused;
   const plans: Plan[] = [];
   for (const name of PLAN_NAMES) {
     let phases: PlanPhase[];
@@ -213,8 +213,8 @@ export function derivePlans(state: CoreState, desired: DesiredState, now: number
     } else {
       const steps = running
         .filter((u) => {
-          const rt = state.stored.units[u.spec.name];
-          if (!deployed(rt, state.stored.controls, u.spec.name)) return false;
+          const rt = state.units.get(u.spec.name);
+          if (!deployed(rt, state.controls, u.spec.name)) return false;
           if (name === 'update') return true;
           return rt !== undefined && (rt.failures > 0 || rt.firstFailedAt !== undefined || rt.replaceRequested === true || stepFor(ctx, 'recovery', u).status !== 'COMPLETE');
         })
@@ -228,12 +228,12 @@ export function derivePlans(state: CoreState, desired: DesiredState, now: number
 
 export function unitViews(state: CoreState, desired: DesiredState, now: number, config: CoreConfig): UnitView[] {
   const ctx = context(state, desired, now, config);
-  const { stored } = state;
-  const names = new Set([...desired.ordered.map((u) => u.spec.name), ...Object.keys(stored.units)]);
+  const stored = state;
+  const names = new Set([...desired.ordered.map((u) => u.spec.name), ...state.units.keys()]);
   const out: UnitView[] = [];
   for (const name of names) {
     const unit = desired.units.get(name);
-    const rt = stored.units[name];
+    const rt = stored.units.get(name);
     const live = ctx.idx.live.get(name)?.[0];
     const latest = ctx.idx.latest.get(name);
     const owner = unit ? ownerOf(unit, rt, stored.controls, live, latest) : undefined;

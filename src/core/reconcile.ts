@@ -350,24 +350,34 @@ function offerPass(d: Draft, ctx: DecisionContext, idx: TaskIndex, pass: UnitPas
     if (cleanup.length > 0) addOps(b, cleanup);
   }
 
-  const places = placementIndex(d, ctx, idx);
-  const groups = new Map<string, PreparedUnit[]>();
-  for (const u of desired.ordered) {
-    const g = groups.get(u.group);
-    if (g) g.push(u);
-    else groups.set(u.group, [u]);
-  }
+  // Where every unit is, and the groups, are only computed if a constraint or a reference needs them
+  // (a relaunch into a reservation needs neither: the failover path stays O(1) here).
+  let placesCache: ReturnType<typeof placementIndex> | undefined;
+  const places = (): ReturnType<typeof placementIndex> => (placesCache ??= placementIndex(d, ctx, idx));
+  let groupsCache: Map<string, PreparedUnit[]> | undefined;
+  const groups = (): Map<string, PreparedUnit[]> => {
+    if (groupsCache) return groupsCache;
+    groupsCache = new Map();
+    for (const u of desired.ordered) {
+      const g = groupsCache.get(u.group);
+      if (g) g.push(u);
+      else groupsCache.set(u.group, [u]);
+    }
+    return groupsCache;
+  };
   const peersOf = (unit: PreparedUnit): Peer[] => {
-    if ((unit.spec.constraints ?? []).length === 0) return [];
     const peers: Peer[] = [];
-    for (const m of groups.get(unit.group) ?? []) {
+    for (const m of groups().get(unit.group) ?? []) {
       if (m.spec.name === unit.spec.name) continue;
-      const p = places.get(m.spec.name);
+      const p = places().get(m.spec.name);
       if (p) peers.push({ unit: m.spec.name, agent: { agentId: p.agentId, hostname: p.hostname, attributes: p.attributes } });
     }
     return peers;
   };
-  const lookup = (name: string): PlacementView | undefined => places.get(name);
+  const lookup = (name: string): PlacementView | undefined => places().get(name);
+  const placed = (name: string, view: PlacementView & { attributes: Record<string, string> }): void => {
+    if (placesCache) placesCache.set(name, view);
+  };
 
   // Recovery first (deployed units), then updates and deploys, in deploy order.
   const candidates = [...pass.candidates].sort((a, b) => Number(b.rt.everReady) - Number(a.rt.everReady) || a.unit.order - b.unit.order);
@@ -382,7 +392,7 @@ function offerPass(d: Draft, ctx: DecisionContext, idx: TaskIndex, pass: UnitPas
       continue;
     }
     const rt = d.units.get(name) ?? c.rt;
-    const missing = c.unit.refs.filter((r) => lookup(r) === undefined);
+    const missing = c.unit.refs.length === 0 ? [] : c.unit.refs.filter((r) => lookup(r) === undefined);
     let pinOnly = false;
     if (missing.length > 0) {
       if (!c.unit.reservable || rt.reservation) {
@@ -398,6 +408,8 @@ function offerPass(d: Draft, ctx: DecisionContext, idx: TaskIndex, pass: UnitPas
     const avoid = new Set(d.retired.filter((r) => r.unit === name && !rt.reservation).map((r) => r.agentId));
     const rejections = new Map<OfferBundle, Rejection>();
     let placement: Placement | undefined;
+    let peers: Peer[] | undefined;
+    const peersOnce = (): Peer[] => (peers ??= peersOf(c.unit));
     for (const b of bundles) {
       if (avoid.has(b.agentId)) {
         rejections.set(b, { kind: 'avoid', hostname: b.hostname });
@@ -409,7 +421,7 @@ function offerPass(d: Draft, ctx: DecisionContext, idx: TaskIndex, pass: UnitPas
         frameworkName: config.frameworkName,
         principal: config.principal,
         reservation: rt.reservation,
-        peers: peersOf(c.unit),
+        peers: peersOnce,
         now,
         newReservationId: () => makeReservationId(name, rt.generation + 1, rng),
       });
@@ -433,7 +445,7 @@ function offerPass(d: Draft, ctx: DecisionContext, idx: TaskIndex, pass: UnitPas
       if (placement.reserve.length > 0) list.push({ type: 'RESERVE', reserve: { resources: placement.reserve } });
       if (placement.create.length > 0) list.push({ type: 'CREATE', create: { volumes: placement.create } });
       addOps(b, list);
-      places.set(name, { agentId: b.agentId, hostname: b.hostname, ports: placement.ports, attributes: facts.attributes, vars: c.unit.spec.vars ?? {} });
+      placed(name, { agentId: b.agentId, hostname: b.hostname, ports: placement.ports, attributes: facts.attributes, vars: c.unit.spec.vars ?? {} });
       delete d.volatile.diagnostics[name];
       d.event(now, 'reserve', `reserved on ${b.hostname} ahead of launch (waiting for ${missing.join(', ')})`, name);
       continue;
@@ -500,7 +512,7 @@ function offerPass(d: Draft, ctx: DecisionContext, idx: TaskIndex, pass: UnitPas
     addOps(b, list);
     launched.set(b, [...(launched.get(b) ?? []), { unit: name, taskId }]);
     idx.live.set(name, [record]);
-    places.set(name, { agentId: b.agentId, hostname: b.hostname, ports: placement.ports, attributes: facts.attributes, vars: c.unit.spec.vars ?? {} });
+    placed(name, { agentId: b.agentId, hostname: b.hostname, ports: placement.ports, attributes: facts.attributes, vars: c.unit.spec.vars ?? {} });
     delete d.volatile.diagnostics[name];
     d.event(now, 'launch', `launching on ${b.hostname} (${c.launchReason}${res ? `, reservation ${res.rid}` : ''})`, name, taskId);
   }

@@ -13,10 +13,10 @@ export interface TaskIndex {
   latest: Map<string, TaskRecord>;
 }
 
-export function buildIndex(tasks: Readonly<Record<string, TaskRecord>>): TaskIndex {
+export function buildIndex(tasks: ReadonlyMap<string, TaskRecord>): TaskIndex {
   const live = new Map<string, TaskRecord[]>();
   const latest = new Map<string, TaskRecord>();
-  for (const t of Object.values(tasks)) {
+  for (const t of tasks.values()) {
     const l = latest.get(t.unit);
     if (!l || t.generation > l.generation) latest.set(t.unit, t);
     if (!isLive(t)) continue;
@@ -43,7 +43,7 @@ export function deployed(rt: UnitRuntime | undefined, controls: PlanControls, na
  */
 export function deployGates(
   desired: DesiredState,
-  units: Readonly<Record<string, UnitRuntime>>,
+  units: ReadonlyMap<string, UnitRuntime>,
   controls: PlanControls,
 ): Map<string, string> {
   const gates = new Map<string, string>();
@@ -51,11 +51,11 @@ export function deployGates(
   const firstPending = new Map<string, string>();
   for (const u of desired.ordered) {
     if (u.spec.goal !== 'running') continue;
-    if (!deployed(units[u.spec.name], controls, u.spec.name) && !firstPending.has(u.phase)) firstPending.set(u.phase, u.spec.name);
+    if (!deployed(units.get(u.spec.name), controls, u.spec.name) && !firstPending.has(u.phase)) firstPending.set(u.phase, u.spec.name);
   }
   for (const u of desired.ordered) {
     const name = u.spec.name;
-    if (u.spec.goal !== 'running' || (units[name]?.generation ?? 0) > 0 || deployed(units[name], controls, name)) continue;
+    if (u.spec.goal !== 'running' || (units.get(name)?.generation ?? 0) > 0 || deployed(units.get(name), controls, name)) continue;
     const mine = phaseIndex.get(u.phase) ?? 0;
     let gate: string | undefined;
     for (const p of desired.phases.slice(0, mine)) {

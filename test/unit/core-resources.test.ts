@@ -84,7 +84,7 @@ describe('offer matching', () => {
     frameworkName: 'kmf',
     principal: 'kmf',
     reservation: undefined,
-    peers: [],
+    peers: () => [],
     now: 0,
     newReservationId: () => 'broker-0__r1__00000000',
     ...over,
