@@ -9,3 +9,5 @@ fi
 if [ -f scripts/runtime.sh ]; then
   bash scripts/runtime.sh
 fi
+# Third-party Mesos scheduler libraries (PyPI) that the compatibility tests run against kmf mesos-sim.
+bash scripts/compat/setup.sh

@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject } from 'ajv';
-import { DCLinter } from 'dclint';
+import * as dclint from 'dclint';
 import { parse } from 'yaml';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -30,18 +30,14 @@ function interpolate(value: string, env: Env): string {
     if (m === '$$') return '$';
     const key = name ?? bare ?? '';
     const v = env[key];
-    switch (op) {
-      case ':-':
-        return v === undefined || v === '' ? (arg ?? '') : v;
-      case '-':
-        return v ?? arg ?? '';
-      case ':?':
-      case '?':
-        if (v === undefined || (op === ':?' && v === '')) throw new Error(`required variable ${key}: ${arg ?? ''}`);
-        return v;
-      default:
-        return v ?? '';
+    const unset = v === undefined || v === '';
+    if (op === ':-') return unset ? (arg ?? '') : v;
+    if (op === '-') return v ?? arg ?? '';
+    if (op === ':?' || op === '?') {
+      if (v === undefined || (op === ':?' && v === '')) throw new Error(`required variable ${key}: ${arg ?? ''}`);
+      return v;
     }
+    return v ?? '';
   });
 }
 
@@ -157,10 +153,18 @@ describe('docker-compose.yml against the Compose Specification schema', () => {
   });
 });
 
+/** dclint's API as used here (its bundled .d.ts files use extensionless paths that NodeNext cannot follow). */
+interface DclintModule {
+  DCLinter: new (config: { rules: Record<string, unknown>; quiet: boolean; debug: boolean; exclude: string[] }) => {
+    lintFiles(paths: string[], recursive: boolean): { messages: { line: number; column: number; type: string; rule: string; message: string }[] }[];
+  };
+}
+const { DCLinter } = dclint as unknown as DclintModule;
+
 describe('docker-compose.yml with dclint', () => {
   const config = JSON.parse(fs.readFileSync(path.join(root, 'docker', 'dclint.json'), 'utf8')) as { rules: Record<string, unknown> };
   const lint = (file: string): string[] => {
-    const linter = new DCLinter({ rules: config.rules as never, quiet: false, debug: false, exclude: [] });
+    const linter = new DCLinter({ rules: config.rules, quiet: false, debug: false, exclude: [] });
     return linter.lintFiles([file], false).flatMap((r) => r.messages.map((m) => `${m.line}:${m.column} ${m.type} ${m.rule}: ${m.message}`));
   };
 
