@@ -66,8 +66,9 @@ COPY --from=build /app/.kmf/runtime/kafka-*.tgz .kmf/runtime/
 USER node
 EXPOSE 8080
 # GET /health is public and answers 200 on the leader and on a hot standby alike (GET /ready is leader-only).
-# The port is the one in KMF_API, so overriding KMF_API keeps the check right. node-slim has no curl.
+# The address comes from KMF_API (a wildcard host means loopback), so overriding KMF_API keeps the check right.
+# node-slim has no curl; node's fetch does the request.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
-  CMD ["node", "-e", "const a=process.env.KMF_API||'0.0.0.0:8080';fetch('http://127.0.0.1:'+a.slice(a.lastIndexOf(':')+1)+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+  CMD ["node", "-e", "const a=process.env.KMF_API||'0.0.0.0:8080',i=a.lastIndexOf(':'),h=a.slice(0,i);fetch('http://'+(['','0.0.0.0','::','[::]'].includes(h)?'127.0.0.1':h)+':'+a.slice(i+1)+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 ENTRYPOINT ["node", "--max-semi-space-size=64", "bin/kmf.js"]
 CMD ["scheduler"]

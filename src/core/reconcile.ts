@@ -156,7 +156,7 @@ function unitPass(d: Draft, ctx: DecisionContext, idx: TaskIndex, wakes: Wakes):
       const seen = [...d.tasks.values()].filter((t) => t.unit === name).reduce((g, t) => Math.max(g, t.generation), 0);
       rt = d.putUnit({ ...newUnitRuntime(name), generation: seen });
     }
-    if (live.length > 0) delete d.volatile.diagnostics[name];
+    if (live.length > 0 && d.volatile.diagnostics[name] !== undefined) delete d.volatile.diagnostics[name];
     if (unit.issues.length > 0) continue;
 
     if (goal === 'removed') {
@@ -176,7 +176,10 @@ function unitPass(d: Draft, ctx: DecisionContext, idx: TaskIndex, wakes: Wakes):
     }
 
     // goal: running. Never two live tasks: anything but the newest is superseded.
-    for (const t of live.slice(1)) requestKill(d, ctx, t, 'superseded');
+    for (let i = 1; i < live.length; i++) {
+      const older = live[i];
+      if (older) requestKill(d, ctx, older, 'superseded');
+    }
     const current = live[0];
     if (current) {
       if (rt.failures > 0 && current.state === 'TASK_RUNNING' && current.runningSince !== undefined) {

@@ -93,18 +93,18 @@ export class DesiredStore {
    * The prepared desired state for the core, given the unit names in the stored state. Rebuilt when an app
    * changed or when a stored unit it kept as "removed" is gone.
    */
-  desired(storedUnits: Readonly<Record<string, unknown>>): DesiredState {
+  desired(storedUnits: ReadonlyMap<string, unknown>): DesiredState {
     if (this.cached !== undefined) {
       let stale = false;
       for (const u of this.cachedUnits) {
-        if (!(u in storedUnits)) {
+        if (!storedUnits.has(u)) {
           stale = true;
           break;
         }
       }
       if (!stale) return this.cached;
     }
-    const input = appsDesiredInput(this.records, Object.keys(storedUnits));
+    const input = appsDesiredInput(this.records, storedUnits.keys());
     const covered = new Set(input.units.filter((u) => u.goal !== 'running').map((u) => u.name));
     this.cached = prepareDesired(input);
     this.cachedUnits = covered;

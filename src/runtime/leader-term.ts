@@ -207,8 +207,8 @@ export class LeaderTerm {
       lastConnection: this.lastConnection,
       lastDisconnect: this.lastDisconnect,
       queueLength: this.queue.length,
-      tasks: this.core === undefined ? 0 : Object.keys(this.core.stored.tasks).length,
-      units: this.core === undefined ? 0 : Object.keys(this.core.stored.units).length,
+      tasks: this.core?.state.tasks.size ?? 0,
+      units: this.core?.state.units.size ?? 0,
     };
   }
 
@@ -266,7 +266,7 @@ export class LeaderTerm {
 
   private desired(): DesiredState {
     const { core, desiredStore } = this.requireLoaded();
-    return desiredStore.desired(core.stored.units);
+    return desiredStore.desired(core.state.units);
   }
 
   private onConnection(c: ConnectionChange): void {
@@ -406,7 +406,7 @@ export class LeaderTerm {
     const { core, desiredStore } = this.requireLoaded();
     if (![...desiredStore.apps.values()].some((r) => r.removing)) return;
     const remaining = new Set<string>();
-    for (const name of Object.keys(core.stored.units)) {
+    for (const name of core.state.units.keys()) {
       const parsed = parseAppUnit(name);
       if (parsed !== undefined) remaining.add(parsed.app);
     }
@@ -420,8 +420,8 @@ export class LeaderTerm {
 
   private updateGauges(): void {
     if (this.core === undefined) return;
-    this.metrics.set(RUNTIME_METRICS.tasks, Object.keys(this.core.stored.tasks).length);
-    this.metrics.set(RUNTIME_METRICS.units, Object.keys(this.core.stored.units).length);
+    this.metrics.set(RUNTIME_METRICS.tasks, this.core.state.tasks.size);
+    this.metrics.set(RUNTIME_METRICS.units, this.core.state.units.size);
   }
 
   private failed(why: string, err: unknown): void {

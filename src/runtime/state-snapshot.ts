@@ -32,7 +32,7 @@ export async function loadSnapshot(store: StateStore, coreConfig: Partial<CoreCo
   // The desired-state helper is only used to prepare the desired state here; nothing is written through it.
   const desiredStore = new DesiredStore(store, apps.apps);
   const core = new Core(seededRng(0), coreConfig, decoded.stored);
-  const desired = desiredStore.desired(decoded.stored.units);
+  const desired = desiredStore.desired(core.state.units);
   const loadedAt = clock();
   return {
     loadedAt,

@@ -26,6 +26,7 @@ export const ROLE = 'kmf';
 export const FAST = {
   zkSessionTimeoutS: 2,
   permanentFailureTimeoutS: 4,
+  unreachableLimitS: 2,
   backoffInitialS: 0.2,
   backoffMaxS: 1,
   reviveIntervalS: 0.2,
@@ -62,6 +63,7 @@ export function inProcessConfig(zk: string, master: string, overrides: Partial<S
     zkSessionTimeoutMs: FAST.zkSessionTimeoutS * 1000,
     coreConfig: {
       permanentFailureAfterMs: FAST.permanentFailureTimeoutS * 1000,
+      unreachableLimitMs: FAST.unreachableLimitS * 1000,
       reviveMinIntervalMs: FAST.reviveIntervalS * 1000,
       declineShortSeconds: 1,
       backoff: { firstMs: 0, initialMs: FAST.backoffInitialS * 1000, factor: 2, maxMs: FAST.backoffMaxS * 1000, jitter: 0.2 },
@@ -110,6 +112,8 @@ export async function spawnScheduler(name: string, zk: string, master: string, e
       String(FAST.zkSessionTimeoutS),
       '--permanent-failure-timeout',
       String(FAST.permanentFailureTimeoutS),
+      '--unreachable-limit',
+      String(FAST.unreachableLimitS),
       '--backoff-initial',
       String(FAST.backoffInitialS),
       '--backoff-max',

@@ -295,7 +295,12 @@ export class Cluster {
             else delete this.takeScalar(a, r.name, milli(r.scalar?.value ?? 0), res, undefined, undefined).res;
           }
           break;
-        default:
+        case 'UNKNOWN':
+        case 'LAUNCH_GROUP':
+        case 'GROW_VOLUME':
+        case 'SHRINK_VOLUME':
+        case 'CREATE_DISK':
+        case 'DESTROY_DISK':
           throw new ClusterError(`unexpected operation ${op.type}`);
       }
     }

@@ -24,6 +24,15 @@ describe('core properties over random event sequences', () => {
     );
   });
 
+  test('safety invariants hold with refinement-format offers and tight agents', () => {
+    fc.assert(
+      fc.property(fc.array(opArb, { minLength: 5, maxLength: 150, size: 'large' }), fc.integer({ min: 1, max: 1_000_000 }), (ops, seed) => {
+        runScenario(ops, seed, 1);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   test('liveness: once the cluster behaves, every running unit gets placed and the core settles', () => {
     fc.assert(
       fc.property(fc.array(opArb, { minLength: 1, maxLength: 40 }), fc.integer({ min: 1, max: 1_000_000 }), (ops, seed) => {

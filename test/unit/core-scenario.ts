@@ -48,9 +48,25 @@ function pick<T>(list: T[], k: number): T | undefined {
   return list.length === 0 ? undefined : list[k % list.length];
 }
 
-export function runScenario(ops: Op[], seed: number): Sim {
-  const specs: UnitSpec[] = [brokerSpec(0), brokerSpec(1), brokerSpec(2), appSpec('app/0', { phase: 'broker' }), appSpec('app/1', { phase: 'broker', reserve: true })];
-  const cluster = new Cluster(agents(4, { cpus: 2.5, mem: 4096, ports: [[31000, 31003]] }));
+/**
+ * Variant 0: pre-refinement offers, roomy agents. Variant 1: RESERVATION_REFINEMENT offers, tight agents
+ * (units compete for cpus and ports, constraints bite, a rack-spread app group).
+ */
+export function runScenario(ops: Op[], seed: number, variant: 0 | 1 = 0): Sim {
+  const specs: UnitSpec[] =
+    variant === 0
+      ? [brokerSpec(0), brokerSpec(1), brokerSpec(2), appSpec('app/0', { phase: 'broker' }), appSpec('app/1', { phase: 'broker', reserve: true })]
+      : [
+          brokerSpec(0),
+          brokerSpec(1),
+          brokerSpec(2),
+          appSpec('app/0', { phase: 'broker', resources: { cpus: 1, memMb: 512 }, constraints: [{ field: 'rack', operator: 'GROUP_BY' }] }),
+          appSpec('app/1', { phase: 'broker', resources: { cpus: 1, memMb: 512 }, constraints: [{ field: 'rack', operator: 'GROUP_BY' }], volume: { sizeMb: 500, containerPath: 'state' } }),
+        ];
+  const cluster =
+    variant === 0
+      ? new Cluster(agents(4, { cpus: 2.5, mem: 4096, ports: [[31000, 31003]] }))
+      : new Cluster(agents(4, { cpus: 1.5, mem: 2048, disk: 1600, ports: [[31000, 31001]] }), 'refinement');
   const sim = new Sim(cluster, { units: specs }, undefined, seed);
   sim.subscribe();
   sim.answerReconciliation();

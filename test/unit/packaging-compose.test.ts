@@ -159,7 +159,8 @@ interface DclintModule {
     lintFiles(paths: string[], recursive: boolean): { messages: { line: number; column: number; type: string; rule: string; message: string }[] }[];
   };
 }
-const { DCLinter } = dclint as unknown as DclintModule;
+const dclintApi: DclintModule = dclint;
+const { DCLinter } = dclintApi;
 
 describe('docker-compose.yml with dclint', () => {
   const config = JSON.parse(fs.readFileSync(path.join(root, 'docker', 'dclint.json'), 'utf8')) as { rules: Record<string, unknown> };
@@ -216,15 +217,20 @@ describe('docker-compose.yml: what the kmf cluster needs', () => {
       const env = service(name).environment ?? {};
       assert.equal(env['KMF_MASTER'], 'zk://zookeeper:2181/mesos', name);
       assert.equal(env['KMF_ZK'], 'zookeeper:2181/kmf', name);
-      assert.equal(env['KMF_API'], '0.0.0.0:8080', name);
-      assert.ok(env['KMF_FRAMEWORK_NAME'] && env['KMF_ROLE'], name);
+      const api = /^0\.0\.0\.0:(\d+)$/.exec(env['KMF_API'] ?? '');
+      assert.ok(api, `${name}: KMF_API ${env['KMF_API']}`);
+      // It advertises http://HOSTNAME:PORT: the port must be published 1:1 for that address to work from the host.
+      const published = (service(name).ports ?? []).map(parsePort);
+      assert.deepEqual(published.map((p) => [p.published, p.target]), [[[Number(api[1]), Number(api[1])], [Number(api[1]), Number(api[1])]]], name);
+      assert.ok(env['KMF_FRAMEWORK_NAME'] && env['KMF_ROLE'] && env['KMF_USER'], name);
       // The API refuses tokens shorter than 16 characters; the local default must start.
       assert.ok((env['KMF_API_TOKEN'] ?? '').length >= 16, name);
       assert.ok(service(name).hostname, `${name} needs a hostname: it advertises http://HOSTNAME:8080 to the other instance`);
       assert.deepEqual(Object.keys(service(name).depends_on ?? {}).filter((d) => d !== 'kmf').sort(), ['mesos-master', 'zookeeper']);
     }
-    const published = kmfServices.map((n) => parsePort(service(n).ports?.[0] ?? '').published[0]);
-    assert.equal(new Set(published).size, kmfServices.length, 'each instance on its own host port');
+    const hostPorts = kmfServices.map((n) => parsePort(service(n).ports?.[0] ?? '').published[0]);
+    assert.equal(new Set(hostPorts).size, kmfServices.length, 'each instance on its own host port');
+    assert.equal(service('kmf').environment?.['KMF_API'], '0.0.0.0:8080');
   });
 
   test('the master and the agents find each other through the ZooKeeper kmf reads (zk://zookeeper:2181/mesos)', () => {

@@ -234,7 +234,7 @@ describe('marathon/kmf.json: the Marathon app definition', () => {
     assert.equal(app.container?.type, 'DOCKER');
     assert.match(app.container.docker?.image ?? '', /\/kmf:\d+\.\d+\.\d+$/);
     // Marathon does not expand $PORT0 inside env values, so the port goes on the command line, through a shell.
-    assert.match(app.cmd ?? '', /^exec node .*\/app\/bin\/kmf\.js scheduler --api "0\.0\.0\.0:\$PORT0"$/);
+    assert.match(app.cmd ?? '', /^exec node .*\/app\/bin\/kmf\.js scheduler --api "0\.0\.0\.0:\$PORT0" --api-advertise "http:\/\/\$HOST:\$PORT0"$/);
     assert.match(app.cmd ?? '', /--max-semi-space-size=64/);
     for (const value of Object.values(app.env)) if (typeof value === 'string') assert.doesNotMatch(value, /\$PORT/);
   });
@@ -252,6 +252,8 @@ describe('marathon/kmf.json: the Marathon app definition', () => {
     assert.match(plain(env['KMF_MASTER']), /^zk:\/\/[^/]+\/mesos$/);
     assert.match(plain(env['KMF_ZK']), /^[^/]+\/kmf$/);
     assert.ok(env['KMF_FRAMEWORK_NAME'] && env['KMF_ROLE']);
+    // Without KMF_USER, FrameworkInfo.user would be the image's user (node), which agents do not have.
+    assert.match(plain(env['KMF_USER']), /^[a-z_][a-z0-9_-]*$/);
     const token = env['KMF_API_TOKEN'];
     assert.ok(typeof token === 'object' || (typeof token === 'string' && token.length >= 16), 'an admin token kmf accepts (16+ characters) or a secret reference');
     // kmf would refuse to start with --insecure-no-auth missing and no token; the Marathon app must not disable auth.
