@@ -10,8 +10,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Copy, DockerfileParser, Env, Healthcheck, type Instruction } from 'dockerfile-ast';
+import { DockerfileParser } from 'dockerfile-ast';
 import { validate, ValidationSeverity, type ValidatorSettings } from 'dockerfile-utils';
+import { argsText, copies, envOf, execForm, healthcheck, instructionsOf as of, stageNamed, stages, type Stage } from '../helpers/dockerfile.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const read = (rel: string): string => fs.readFileSync(path.join(root, rel), 'utf8');
@@ -31,48 +32,6 @@ const STRICT: ValidatorSettings = {
 
 function lint(text: string): string[] {
   return validate(text, STRICT).map((d) => `line ${d.range.start.line + 1}: ${typeof d.message === 'string' ? d.message : d.message.value}`);
-}
-
-interface Stage {
-  name: string | null;
-  image: string;
-  instructions: Instruction[];
-}
-
-/** Splits a Dockerfile into its stages (instructions after each FROM, the FROM included). */
-function stages(text: string): Stage[] {
-  const out: Stage[] = [];
-  for (const ins of DockerfileParser.parse(text).getInstructions()) {
-    if (ins.getKeyword() === 'FROM') {
-      const args = ins.getArguments().map((a) => a.getValue());
-      const as = args.findIndex((a) => a.toUpperCase() === 'AS');
-      out.push({ name: as >= 0 ? (args[as + 1] ?? null) : null, image: args[0] ?? '', instructions: [ins] });
-    } else {
-      out.at(-1)?.instructions.push(ins);
-    }
-  }
-  return out;
-}
-
-const of = (stage: Stage, keyword: string): Instruction[] => stage.instructions.filter((i) => i.getKeyword() === keyword);
-const argsText = (ins: Instruction): string => ins.getArgumentsContent() ?? '';
-
-/** COPY sources and destination, and the stage it copies from (undefined: the build context). */
-function copies(stage: Stage): { from: string | undefined; sources: string[]; dest: string }[] {
-  return stage.instructions
-    .filter((i): i is Copy => i instanceof Copy)
-    .map((c) => {
-      const args = c.getArguments().map((a) => a.getValue());
-      return { from: c.getFromFlag()?.getValue() ?? undefined, sources: args.slice(0, -1), dest: args.at(-1) ?? '' };
-    });
-}
-
-function envOf(stage: Stage): Map<string, string> {
-  const env = new Map<string, string>();
-  for (const ins of stage.instructions) {
-    if (ins instanceof Env) for (const p of ins.getProperties()) env.set(p.getName(), p.getValue() ?? '');
-  }
-  return env;
 }
 
 /**
@@ -116,11 +75,7 @@ function dockerignorePatterns(text: string): string[] {
 describe('Dockerfile (kmf image)', () => {
   const text = read('Dockerfile');
   const all = stages(text);
-  const byName = (n: string): Stage => {
-    const s = all.find((x) => x.name === n);
-    assert.ok(s, `no stage named ${n}`);
-    return s;
-  };
+  const byName = (n: string): Stage => stageNamed(all, n);
 
   test('dockerfile-utils finds nothing, with every check at error level', () => {
     assert.deepEqual(lint(text), []);
@@ -210,37 +165,29 @@ describe('Dockerfile (kmf image)', () => {
 
   test('ENTRYPOINT and CMD are the documented contract, in exec form', () => {
     const runtime = byName('runtime');
-    assert.deepEqual(of(runtime, 'ENTRYPOINT').map((i) => JSON.parse(argsText(i)) as unknown), [['node', '--max-semi-space-size=64', 'bin/kmf.js']]);
-    assert.deepEqual(of(runtime, 'CMD').map((i) => JSON.parse(argsText(i)) as unknown), [['scheduler']]);
+    assert.deepEqual(execForm(runtime, 'ENTRYPOINT'), ['node', '--max-semi-space-size=64', 'bin/kmf.js']);
+    assert.deepEqual(execForm(runtime, 'CMD'), ['scheduler']);
     // The launcher's shebang asks for the same young-generation size.
     assert.match(read('bin/kmf.js').split('\n')[0] ?? '', /--max-semi-space-size=64\b/);
   });
 
-  test('EXPOSE matches the API port in KMF_API, and the HEALTHCHECK asks /health on that port', () => {
+  test('EXPOSE matches the API port in KMF_API, and the HEALTHCHECK asks /health at KMF_API', () => {
     const runtime = byName('runtime');
-    const env = envOf(runtime);
-    const api = env.get('KMF_API') ?? '';
+    const api = envOf(runtime).get('KMF_API') ?? '';
     assert.match(api, /^0\.0\.0\.0:\d+$/);
-    const port = api.split(':')[1];
-    assert.deepEqual(of(runtime, 'EXPOSE').map(argsText), [port]);
-    const hc = of(runtime, 'HEALTHCHECK');
-    assert.equal(hc.length, 1);
-    assert.ok(hc[0] instanceof Healthcheck);
-    const flags = new Map(hc[0].getFlags().map((f) => [f.getName(), f.getValue()]));
+    assert.deepEqual(of(runtime, 'EXPOSE').map(argsText), [api.split(':')[1]]);
+    const { flags, argv } = healthcheck(runtime);
     for (const f of ['interval', 'timeout', 'start-period']) assert.match(flags.get(f) ?? '', /^\d+s$/, f);
     assert.match(flags.get('retries') ?? '', /^\d+$/);
-    const hcText = argsText(hc[0]);
-    const exec = JSON.parse(hcText.slice(hcText.indexOf('CMD') + 3).trim()) as string[];
-    assert.equal(exec[0], 'node');
-    assert.equal(exec[1], '-e');
-    assert.match(exec[2] ?? '', /\/health'/);
-    assert.match(exec[2] ?? '', /process\.env\.KMF_API\|\|'0\.0\.0\.0:8080'/);
+    assert.deepEqual(argv.slice(0, 2), ['node', '-e']);
+    assert.match(argv[2] ?? '', /\/health'/);
+    assert.match(argv[2] ?? '', /process\.env\.KMF_API\|\|'0\.0\.0\.0:8080'/);
   });
 
-  test('the health-check script itself works: it exits 0 on a 200 from /health and 1 otherwise', async () => {
-    // Runs the exact script from the HEALTHCHECK against a local HTTP server, in-process through a Function.
-    const hcText = argsText(of(byName('runtime'), 'HEALTHCHECK')[0]!);
-    const script = (JSON.parse(hcText.slice(hcText.indexOf('CMD') + 3).trim()) as string[])[2]!;
+  test('the health-check script exits 0 on a 200 from /health, 1 otherwise, and follows KMF_API', async () => {
+    // The exact script from the HEALTHCHECK, run in-process against a local HTTP server (the container runs
+    // it with `node -e`; test/integration/packaging-image-layout.test.ts does that against a real scheduler).
+    const script = healthcheck(byName('runtime')).argv[2]!;
     const { createServer } = await import('node:http');
     const statusFor = { code: 200 };
     const server = createServer((req, res) => {
@@ -251,16 +198,18 @@ describe('Dockerfile (kmf image)', () => {
     try {
       const address = server.address();
       assert.ok(address !== null && typeof address === 'object');
-      const run = (code: number): Promise<number> =>
+      const run = (code: number, api: string): Promise<number> =>
         new Promise((resolve) => {
           statusFor.code = code;
-          const fakeProcess = { env: { KMF_API: `0.0.0.0:${address.port}` }, exit: (c: number) => resolve(c) };
+          const fakeProcess = { env: { KMF_API: api }, exit: (c: number) => resolve(c) };
           // eslint-disable-next-line @typescript-eslint/no-implied-eval
           const fn = new Function('process', script) as (p: typeof fakeProcess) => void;
           fn(fakeProcess);
         });
-      assert.equal(await run(200), 0);
-      assert.equal(await run(503), 1);
+      assert.equal(await run(200, `0.0.0.0:${address.port}`), 0);
+      assert.equal(await run(200, `127.0.0.1:${address.port}`), 0);
+      assert.equal(await run(503, `0.0.0.0:${address.port}`), 1);
+      assert.equal(await run(200, `127.0.0.2:${address.port}`), 1, 'asks the host KMF_API names');
     } finally {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }

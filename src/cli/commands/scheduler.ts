@@ -62,6 +62,7 @@ function checkMaster(value: string): string {
 
 function checkZk(value: string): string {
   try {
+    if (/\s/.test(value)) throw new Error(`"${value}" contains whitespace`);
     parseZkStateSpec(value, {});
   } catch (err) {
     throw new InvalidArgumentError(`${errorMessage(err)}; expected HOST:PORT[,HOST:PORT…]/CHROOT, e.g. 10.0.0.1:2181,10.0.0.2:2181/kmf`);

@@ -1,0 +1,190 @@
+/**
+ * The leader term against the in-memory store and a scripted Mesos driver: the runtime's ordering rules
+ * (framework id persisted before the core hears of the subscription, task record written before the
+ * ACCEPT that launches it, update acknowledged after the persist that recorded it), fencing, void offers
+ * after a disconnection, and ACCEPT failures fed back to the core.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { seededRng } from '../../src/core/rng.js';
+import type { Call } from '../../src/mesos/types.js';
+import type { AppRecord } from '../../src/runtime/apps.js';
+import { LeaderTerm } from '../../src/runtime/leader-term.js';
+import { Metrics } from '../../src/runtime/metrics.js';
+import { Timeline } from '../../src/runtime/timeline.js';
+import { FencedStateStore, type Fence, type Leadership } from '../../src/state/fenced-state-store.js';
+import { MemoryStateStore } from '../../src/state/memory-state-store.js';
+import type { StateOp, StateOpResult } from '../../src/state/state-store.js';
+import { KmfError } from '../../src/util/errors.js';
+import { testLogger } from '../../src/util/log.js';
+import { FakeDriver, offer, update } from '../helpers/fake-driver.js';
+
+class MutableLeadership implements Leadership {
+  current: Fence | undefined = { epoch: 1, checks: [] };
+  fence(): Fence | undefined {
+    return this.current;
+  }
+}
+
+interface Setup {
+  term: LeaderTerm;
+  driver: FakeDriver;
+  store: MemoryStateStore;
+  log: string[];
+  leadership: MutableLeadership;
+  failures: Array<{ why: string; err: unknown }>;
+}
+
+async function setup(): Promise<Setup> {
+  const log: string[] = [];
+  const store = new MemoryStateStore();
+  const multi = store.multi.bind(store);
+  store.multi = async (ops: readonly StateOp[]): Promise<StateOpResult[]> => {
+    const r = await multi(ops);
+    log.push(`write:${ops.filter((o) => o.op !== 'check').map((o) => `${o.op} ${o.path}`).join(',')}`);
+    return r;
+  };
+  const leadership = new MutableLeadership();
+  const driver = new FakeDriver('fw-1', log);
+  const failures: Setup['failures'] = [];
+  const term = new LeaderTerm({
+    store: new FencedStateStore(store, leadership),
+    leadership,
+    epoch: 1,
+    driverFactory: () => driver,
+    coreConfig: { role: 'kmf', frameworkName: 'kmf-test', reviveMinIntervalMs: 0 },
+    logger: testLogger('leader-term'),
+    metrics: new Metrics(),
+    timeline: new Timeline(),
+    rng: seededRng(7),
+    onFailed: (why, err) => failures.push({ why, err }),
+    onFatal: (err) => failures.push({ why: 'fatal', err }),
+  });
+  await term.start();
+  return { term, driver, store, log, leadership, failures };
+}
+
+const app = (instances: number): AppRecord => ({
+  spec: { name: 'web', instances, cpus: 0.5, mem: 64, command: 'sleep 100' },
+  removing: false,
+  createdAt: '2026-01-01T00:00:00.000Z',
+  updatedAt: '2026-01-01T00:00:00.000Z',
+});
+
+function launchedTaskIds(c: Call): string[] {
+  return (c.accept?.operations ?? []).flatMap((o) => (o.type === 'LAUNCH' ? (o.launch?.task_infos ?? []).map((t) => t.task_id.value) : []));
+}
+
+describe('leader term', () => {
+  test('framework id persisted before the core acts; record written before ACCEPT; ack after persist', async () => {
+    const { term, driver, store, log } = await setup();
+    driver.subscribe();
+    await term.idle();
+    const fid = await store.get('/framework-id');
+    assert.ok(fid !== undefined);
+    assert.equal(JSON.parse(fid.data.toString()).value, 'fw-1');
+    const fidWrite = log.findIndex((l) => l.includes('/framework-id'));
+    const firstCall = log.findIndex((l) => l.startsWith('call:'));
+    assert.ok(fidWrite >= 0 && fidWrite < firstCall, log.join('\n'));
+
+    await term.mutateDesired((d) => d.put(app(1)));
+    log.length = 0;
+    driver.emit({ type: 'OFFERS', offers: { offers: [offer('agent-1', { cpus: 4, mem: 4096 })] } });
+    await term.idle();
+    const accept = driver.callsOf('ACCEPT').at(-1);
+    assert.ok(accept !== undefined, 'an ACCEPT was sent');
+    const [taskId] = launchedTaskIds(accept);
+    assert.ok(taskId !== undefined);
+    const recordWrite = log.findIndex((l) => l.startsWith('write:') && l.includes(`/state/tasks/${taskId}`));
+    const acceptCall = log.indexOf('call:ACCEPT');
+    assert.ok(recordWrite >= 0 && recordWrite < acceptCall, `record before ACCEPT:\n${log.join('\n')}`);
+    assert.equal(JSON.parse((await store.get(`/state/tasks/${taskId}`))!.data.toString()).state, 'TASK_STAGING');
+
+    log.length = 0;
+    driver.emit(update(taskId, 'agent-1', 'TASK_RUNNING'));
+    await term.idle();
+    const stateWrite = log.findIndex((l) => l.startsWith('write:') && l.includes(`/state/tasks/${taskId}`));
+    const ack = log.indexOf('call:ACKNOWLEDGE');
+    assert.ok(stateWrite >= 0 && ack > stateWrite, `persist before ACKNOWLEDGE:\n${log.join('\n')}`);
+    assert.equal(JSON.parse((await store.get(`/state/tasks/${taskId}`))!.data.toString()).state, 'TASK_RUNNING');
+    assert.equal(term.units().find((u) => u.name === 'app-web/0')?.state, 'running');
+    await term.stop('test');
+    assert.equal(driver.stopped, true);
+  });
+
+  test('a fenced write ends the term and no call of that decision goes out', async () => {
+    const { term, driver, leadership, failures } = await setup();
+    driver.subscribe();
+    await term.idle();
+    await term.mutateDesired((d) => d.put(app(1)));
+    leadership.current = undefined; // deposed: every write now fails `fenced`
+    const before = driver.calls.length;
+    driver.emit({ type: 'OFFERS', offers: { offers: [offer('agent-1', { cpus: 4, mem: 4096 })] } });
+    await term.idle();
+    assert.equal(failures.length, 1);
+    assert.ok(failures[0]!.err instanceof KmfError && failures[0]!.err.code === 'fenced');
+    assert.equal(driver.calls.length, before, 'no ACCEPT or DECLINE after the failed persist');
+    await term.stop('test');
+  });
+
+  test('offers received before a disconnection are void', async () => {
+    const { term, driver } = await setup();
+    driver.subscribe();
+    await term.idle();
+    await term.mutateDesired((d) => d.put(app(1)));
+    const before = driver.calls.length;
+    driver.emit({ type: 'OFFERS', offers: { offers: [offer('agent-1', { cpus: 4, mem: 4096 })] } });
+    driver.disconnect();
+    await term.idle();
+    assert.deepEqual(
+      driver.calls.slice(before).map((c) => c.call.type),
+      [],
+      'neither ACCEPT nor DECLINE for offers of a lost subscription',
+    );
+    await term.stop('test');
+  });
+
+  test('an ACCEPT that certainly failed is reported to the core, which relaunches', async () => {
+    const { term, driver, store } = await setup();
+    driver.subscribe();
+    await term.idle();
+    await term.mutateDesired((d) => d.put(app(1)));
+    driver.failNext(new KmfError('MESOS_BAD_REQUEST', 'refused'));
+    driver.emit({ type: 'OFFERS', offers: { offers: [offer('agent-1', { cpus: 4, mem: 4096 })] } });
+    await term.idle();
+    await new Promise((r) => setImmediate(r));
+    await term.idle();
+    const first = launchedTaskIds(driver.callsOf('ACCEPT')[0]!)[0]!;
+    const rec = await store.get(`/state/tasks/${first}`);
+    // The failed launch is recorded as dropped (or already superseded and deleted).
+    assert.ok(rec === undefined || JSON.parse(rec.data.toString()).state === 'TASK_DROPPED');
+    driver.emit({ type: 'OFFERS', offers: { offers: [offer('agent-1', { cpus: 4, mem: 4096 })] } });
+    await term.idle();
+    const second = launchedTaskIds(driver.callsOf('ACCEPT')[1]!)[0]!;
+    assert.notEqual(second, first);
+    assert.match(second, /__g2__/);
+    await term.stop('test');
+  });
+
+  test('an app marked removing is deleted once its last unit is gone', async () => {
+    const { term, driver, store } = await setup();
+    driver.subscribe();
+    await term.idle();
+    await term.mutateDesired((d) => d.put(app(1)));
+    driver.emit({ type: 'OFFERS', offers: { offers: [offer('agent-1', { cpus: 4, mem: 4096 })] } });
+    await term.idle();
+    const taskId = launchedTaskIds(driver.callsOf('ACCEPT')[0]!)[0]!;
+    driver.emit(update(taskId, 'agent-1', 'TASK_RUNNING'));
+    await term.idle();
+    await term.mutateDesired((d) => d.put({ ...app(1), removing: true }));
+    assert.ok(driver.callsOf('KILL').some((c) => c.kill?.task_id.value === taskId));
+    assert.ok((await store.get('/desired/apps/web')) !== undefined, 'kept while its instance runs');
+    driver.emit(update(taskId, 'agent-1', 'TASK_KILLED'));
+    await term.idle();
+    assert.equal(await store.get('/desired/apps/web'), undefined);
+    assert.equal(term.apps().size, 0);
+    assert.deepEqual(await store.list('/state/tasks'), []);
+    assert.deepEqual(await store.list('/state/units'), []);
+    await term.stop('test');
+  });
+});
