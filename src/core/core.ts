@@ -28,6 +28,19 @@ export function step(state: CoreState, event: CoreEvent, desired: DesiredState, 
   return d.finish();
 }
 
+/**
+ * Pure: several events applied in order, then one decision. A burst of events (thousands of status
+ * updates answering a reconciliation, an update plus the offer that can replace its task) costs one
+ * decision instead of one per event; the result is what one decision after all of them would give.
+ */
+export function stepMany(state: CoreState, events: readonly CoreEvent[], desired: DesiredState, now: number, config: CoreConfig, rng: Rng): StepResult {
+  const d = new Draft(state);
+  const ctx: DecisionContext = { desired, now, config, rng };
+  const offers = events.flatMap((event) => handleEvent(d, ctx, event));
+  decide(d, ctx, offers);
+  return d.finish();
+}
+
 /** Apply a persist action to stored state (what the state store does, for tests and in-memory twins). */
 export function applyPersist(stored: StoredState, p: PersistAction): StoredState {
   const units = { ...stored.units };
@@ -60,6 +73,13 @@ export class Core {
 
   step(event: CoreEvent, desired: DesiredState, now: number): Action[] {
     const r = step(this.current, event, desired, now, this.config, this.rng);
+    this.current = r.state;
+    return r.actions;
+  }
+
+  /** Several events, one decision (see `stepMany`). */
+  stepMany(events: readonly CoreEvent[], desired: DesiredState, now: number): Action[] {
+    const r = stepMany(this.current, events, desired, now, this.config, this.rng);
     this.current = r.state;
     return r.actions;
   }

@@ -3,7 +3,7 @@ export * from './events.js';
 export * from './config.js';
 export * from './state.js';
 export * from './plans.js';
-export { Core, step, applyPersist } from './core.js';
+export { Core, step, stepMany, applyPersist } from './core.js';
 export { reconcile, summarizeRejections } from './reconcile.js';
 export type { ReconcileInput, ReconcileOutput } from './reconcile.js';
 export { seededRng, hex8, type Rng } from './rng.js';

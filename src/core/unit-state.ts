@@ -58,7 +58,8 @@ export function deployGates(
     if (u.spec.goal !== 'running' || (units.get(name)?.generation ?? 0) > 0 || deployed(units.get(name), controls, name)) continue;
     const mine = phaseIndex.get(u.phase) ?? 0;
     let gate: string | undefined;
-    for (const p of desired.phases.slice(0, mine)) {
+    const waitsForEarlier = desired.phases[mine]?.independent !== true;
+    for (const p of waitsForEarlier ? desired.phases.slice(0, mine) : []) {
       const blocker = firstPending.get(p.name);
       if (blocker !== undefined) {
         gate = `waiting for phase ${p.name} (${blocker} is not ready yet)`;

@@ -129,6 +129,8 @@ export type PlanStrategy = 'serial' | 'parallel';
 export interface PhaseSpec {
   name: string;
   strategy: PlanStrategy;
+  /** Deploys without waiting for the phases before it (e.g. unrelated apps). Default false. */
+  independent?: boolean;
 }
 
 /** Everything the operator (through the API and factories) wants; input of `prepareDesired`. */

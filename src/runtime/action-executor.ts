@@ -80,6 +80,10 @@ export function acceptCall(a: AcceptAction): Call {
 
 export class ActionExecutor {
   private readonly log: Logger;
+  /** Reasons of the last decline put on the timeline: the same reasons again are not repeated. */
+  private lastDeclineReasons = '';
+  /** performance.now() of the first explicit RECONCILE of the round in progress. */
+  private reconcileStartedAt: number | undefined;
 
   constructor(private readonly opts: ActionExecutorOptions) {
     this.log = opts.logger;
@@ -97,6 +101,7 @@ export class ActionExecutor {
       case 'persist':
         throw new KmfError('internal', 'persist actions are written by the leader term before the calls');
       case 'accept':
+        metrics.inc(RUNTIME_METRICS.offersUsed, undefined, a.offerIds.length);
         this.log.info('ACCEPT', { agentId: a.agentId, offers: a.offerIds.length, operations: a.operations.map((o) => o.type), launched: a.launched });
         driver.call(acceptCall(a)).catch((err: unknown) => {
           this.failed('ACCEPT', err);
@@ -104,6 +109,8 @@ export class ActionExecutor {
         });
         return;
       case 'decline':
+        metrics.inc(RUNTIME_METRICS.offersDeclined, undefined, a.offerIds.length);
+        this.declineOnTimeline(a.offerIds.length, a.refuseSeconds, a.reasons);
         driver
           .call({ type: 'DECLINE', decline: { offer_ids: a.offerIds.map((value) => ({ value })), filters: { refuse_seconds: a.refuseSeconds } } })
           .catch((err: unknown) => this.failed('DECLINE', err));
@@ -119,6 +126,12 @@ export class ActionExecutor {
         return;
       case 'reconcile':
         this.log.info('RECONCILE', { tasks: a.tasks.length, implicit: a.tasks.length === 0 });
+        // A round is explicit RECONCILEs (retried for the unanswered) ended by one implicit RECONCILE.
+        if (a.tasks.length > 0) this.reconcileStartedAt ??= performance.now();
+        else if (this.reconcileStartedAt !== undefined) {
+          metrics.observe(RUNTIME_METRICS.reconciliationSeconds, (performance.now() - this.reconcileStartedAt) / 1000);
+          this.reconcileStartedAt = undefined;
+        }
         driver.call(reconcileCall(a)).catch((err: unknown) => this.failed('RECONCILE', err));
         return;
       case 'revive':
@@ -143,6 +156,15 @@ export class ActionExecutor {
         return;
       }
     }
+  }
+
+  /** Declines that say why (a unit wanted offers and none fit) go on the timeline, once per change of reasons. */
+  private declineOnTimeline(offers: number, refuseSeconds: number, reasons: readonly string[]): void {
+    const text = reasons.join('; ');
+    if (text === this.lastDeclineReasons) return;
+    this.lastDeclineReasons = text;
+    if (text === '') return;
+    this.opts.timeline.add({ at: Date.now(), kind: 'decline', message: `declined ${offers} offer(s) for ${refuseSeconds} s: ${text}` });
   }
 
   private failed(type: string, err: unknown): void {

@@ -412,7 +412,8 @@ export function appsDesiredInput(apps: ReadonlyMap<string, AppRecord>, storedUni
   const covered = new Set<string>();
   for (const rec of ordered) {
     const app = rec.spec;
-    phases.push({ name: appPhaseName(app.name), strategy: app.strategy ?? 'parallel' });
+    // Apps are unrelated: one app's deploy never waits for another's.
+    phases.push({ name: appPhaseName(app.name), strategy: app.strategy ?? 'parallel', independent: true });
     const count = rec.removing ? 0 : app.instances;
     for (let i = 0; i < count; i++) {
       const spec = appUnitSpec(app, i, 'running');

@@ -338,8 +338,17 @@ export class LeaderTerm {
       case 'UNKNOWN':
         break;
     }
+    if (e.type === 'OFFERS') this.metrics.inc(RUNTIME_METRICS.offersReceived, undefined, e.offers.offers?.length ?? 0);
+    if (e.type === 'UPDATE' && e.update.status.state === 'TASK_RUNNING') this.observeLaunch(e.update.status.task_id.value);
     const event = fromMesosEvent(e);
     if (event !== undefined) this.queue.push({ event, gen: this.gen });
+  }
+
+  /** First TASK_RUNNING of a task this term launched or knows: time since the launch decision. */
+  private observeLaunch(taskId: string): void {
+    const t = this.core?.state.tasks.get(taskId);
+    if (t === undefined || t.runningSince !== undefined || t.state === 'TASK_RUNNING') return;
+    this.metrics.observe(RUNTIME_METRICS.launchSeconds, Math.max(0, this.clock() - t.launchedAt) / 1000);
   }
 
   private acceptFailed(a: AcceptAction, err: KmfError): void {
@@ -360,43 +369,34 @@ export class LeaderTerm {
   }
 
   /**
-   * One batch: a core step per event (same `now`), then all their persists merged and awaited, then every
-   * other action in list order, then the timer from the last decision.
+   * One batch: every queued event applied, then one decision (`stepMany`: a burst of thousands of
+   * updates costs one decision, not one each), then its persist written and awaited, then every other
+   * action in list order, then the timer from the decision.
    */
   private async handleBatch(batch: QueuedEvent[]): Promise<void> {
     if (this.stopping || this.core === undefined || this.writer === undefined || this.executor === undefined) return;
-    const core = this.core;
-    const now = this.clock();
+    // Offers of an earlier subscription are void: the master dropped them without RESCIND.
+    const events = batch.filter((item) => item.event.type !== 'offers' || item.gen === this.gen).map((item) => item.event);
+    if (events.length === 0) return;
+    const t0 = performance.now();
+    const actions = this.core.stepMany(events, this.desired(), this.clock());
+    this.metrics.observe(RUNTIME_METRICS.stepSeconds, (performance.now() - t0) / 1000);
+    this.metrics.observe(RUNTIME_METRICS.batchEvents, events.length);
+    for (const e of events) this.metrics.inc(RUNTIME_METRICS.coreSteps, { event: e.type });
     const persists: PersistAction[] = [];
     const rest: Action[] = [];
-    let wake: number | undefined;
-    let wakeWhy = '';
-    let stepped = false;
-    for (const item of batch) {
-      if (item.event.type === 'offers' && item.gen !== this.gen) continue; // void: the master dropped them
-      const t0 = performance.now();
-      const actions = core.step(item.event, this.desired(), now);
-      this.metrics.observe(RUNTIME_METRICS.stepSeconds, (performance.now() - t0) / 1000);
-      this.metrics.inc(RUNTIME_METRICS.coreSteps, { event: item.event.type });
-      stepped = true;
-      wake = undefined;
-      wakeWhy = '';
-      for (const a of actions) {
-        if (a.type === 'persist') persists.push(a);
-        else if (a.type === 'wakeAt') {
-          wake = a.at;
-          wakeWhy = a.why;
-        } else rest.push(a);
-      }
+    let wake: { at: number; why: string } | undefined;
+    for (const a of actions) {
+      if (a.type === 'persist') persists.push(a);
+      else if (a.type === 'wakeAt') wake = { at: a.at, why: a.why };
+      else rest.push(a);
     }
-    if (!stepped) return;
-    this.metrics.observe(RUNTIME_METRICS.batchEvents, batch.length);
-    // Everything the decisions want written is in ZooKeeper before any of their calls goes out.
+    // Everything the decision wants written is in ZooKeeper before any of its calls goes out.
     await this.writer.persist(persists);
     if (this.stopping) return;
     this.executor.executeAll(rest);
-    if (wake !== this.timer.due) this.log.debug('next decision', { at: wake === undefined ? 'none' : new Date(wake).toISOString(), why: wakeWhy });
-    this.timer.set(wake);
+    if (wake?.at !== this.timer.due) this.log.debug('next decision', { at: wake === undefined ? 'none' : new Date(wake.at).toISOString(), why: wake?.why });
+    this.timer.set(wake?.at);
     await this.forgetRemovedApps();
     if (persists.length > 0) this.updateGauges();
   }

@@ -60,6 +60,11 @@ export class Metrics {
     this.help.set(name, help);
   }
 
+  /** The help text given to `describe`. */
+  helpOf(name: string): string | undefined {
+    return this.help.get(name);
+  }
+
   inc(name: string, labels?: Labels, by = 1): void {
     const k = key(name, labels);
     this.counters.set(k, (this.counters.get(k) ?? 0) + by);
@@ -69,8 +74,17 @@ export class Metrics {
     this.gauges.set(key(name, labels), value);
   }
 
+  private readonly observers = new Set<(name: string, value: number, labels: Labels | undefined) => void>();
+
+  /** Calls `listener` with every observation (the admin API feeds its Prometheus histograms from it). */
+  onObserve(listener: (name: string, value: number, labels: Labels | undefined) => void): () => void {
+    this.observers.add(listener);
+    return () => this.observers.delete(listener);
+  }
+
   /** Records a duration or size; summaries keep the last `window` values for quantiles. */
   observe(name: string, value: number, labels?: Labels): void {
+    for (const l of this.observers) l(name, value, labels);
     const k = key(name, labels);
     let s = this.summaries.get(k);
     if (s === undefined) {
@@ -159,6 +173,11 @@ export const RUNTIME_METRICS = {
   units: 'kmf_units',
   termsStarted: 'kmf_leader_terms_total',
   stateLoadSeconds: 'kmf_state_load_seconds',
+  offersReceived: 'kmf_offers_received_total',
+  offersDeclined: 'kmf_offers_declined_total',
+  offersUsed: 'kmf_offers_used_total',
+  launchSeconds: 'kmf_task_launch_seconds',
+  reconciliationSeconds: 'kmf_reconciliation_seconds',
 } as const;
 
 export function describeRuntimeMetrics(m: Metrics): void {
@@ -178,4 +197,9 @@ export function describeRuntimeMetrics(m: Metrics): void {
   m.describe(RUNTIME_METRICS.units, 'Units in the state');
   m.describe(RUNTIME_METRICS.termsStarted, 'Leadership terms started by this instance');
   m.describe(RUNTIME_METRICS.stateLoadSeconds, 'Time to load the state from ZooKeeper at the start of a term');
+  m.describe(RUNTIME_METRICS.offersReceived, 'Resource offers received from Mesos');
+  m.describe(RUNTIME_METRICS.offersDeclined, 'Resource offers declined');
+  m.describe(RUNTIME_METRICS.offersUsed, 'Resource offers accepted (used for reservations or launches)');
+  m.describe(RUNTIME_METRICS.launchSeconds, 'Time from the launch decision to TASK_RUNNING');
+  m.describe(RUNTIME_METRICS.reconciliationSeconds, 'Time of an explicit task reconciliation round, until every task answered');
 }

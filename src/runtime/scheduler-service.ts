@@ -14,7 +14,7 @@ import { appUnitName, parseAppUnit, validateApp, MAX_INSTANCES, type AppRecord, 
 import type { LeaderTerm } from './leader-term.js';
 import type { SchedulerRuntime } from './scheduler-runtime.js';
 import { SnapshotCache } from './state-snapshot.js';
-import type { TimelineEntry } from './timeline.js';
+import type { TimelineEntry, TimelineQuery } from './timeline.js';
 
 export type ViewSource = 'leader' | 'zookeeper';
 
@@ -199,8 +199,13 @@ export class SchedulerService {
     return { source: view.source, app: this.appView(rec, view.units()) };
   }
 
-  timeline(opts: { after?: number; limit?: number; unit?: string }): { entries: TimelineEntry[]; truncated: boolean; lastSeq: number } {
+  timeline(opts: TimelineQuery): { entries: TimelineEntry[]; truncated: boolean; lastSeq: number } {
     return this.runtime.timeline.page(opts);
+  }
+
+  /** Puts an operator's change on the timeline (the admin API calls it for every accepted change). */
+  recordOperatorAction(who: string, message: string, unit?: string): void {
+    this.runtime.timeline.add({ at: Date.now(), kind: 'operator', who, message, ...(unit === undefined ? {} : { unit }) });
   }
 
   private appView(rec: AppRecord, units: readonly UnitView[]): AppView {

@@ -6,7 +6,25 @@
  */
 import type { TimelineKind } from '../core/actions.js';
 
-export type RuntimeTimelineKind = 'leadership' | 'subscription' | 'desired';
+/** `operator`: a change made through the admin API (with `who`); `decline`: offers declined, with why. */
+export type RuntimeTimelineKind = 'leadership' | 'subscription' | 'desired' | 'operator' | 'decline';
+
+export const RUNTIME_TIMELINE_KINDS: readonly RuntimeTimelineKind[] = ['leadership', 'subscription', 'desired', 'operator', 'decline'];
+
+/** Filters of `Timeline.page` (they apply before the limit). */
+export interface TimelineQuery {
+  after?: number;
+  limit?: number;
+  unit?: string;
+  /** Only these kinds. */
+  kinds?: readonly string[];
+  /** Only entries at or after this time (ms since the epoch). */
+  since?: number;
+  /** Only entries made by this operator. */
+  who?: string;
+  /** The newest `limit` matching entries (still oldest first) instead of the oldest after `after`. */
+  newest?: boolean;
+}
 
 export interface TimelineEntry {
   seq: number;
@@ -16,6 +34,8 @@ export interface TimelineEntry {
   message: string;
   unit?: string;
   taskId?: string;
+  /** Operator actions: who made the change (the API token's name). */
+  who?: string;
 }
 
 export class Timeline {
@@ -26,10 +46,19 @@ export class Timeline {
     this.ring = new Array<TimelineEntry | undefined>(capacity);
   }
 
+  private readonly listeners = new Set<(e: TimelineEntry) => void>();
+
   add(entry: Omit<TimelineEntry, 'seq'>): TimelineEntry {
     const e: TimelineEntry = { seq: this.nextSeq++, ...entry };
     this.ring[(e.seq - 1) % this.capacity] = e;
+    for (const l of this.listeners) l(e);
     return e;
+  }
+
+  /** Calls `listener` with every new entry; returns the unsubscribe function. */
+  onEntry(listener: (e: TimelineEntry) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   /** Sequence number of the newest entry (0 when empty). */
@@ -46,16 +75,27 @@ export class Timeline {
    * Entries with seq > `after`, oldest first, at most `limit`. Filters apply before the limit.
    * `truncated` says that entries after `after` were already overwritten.
    */
-  page(opts: { after?: number; limit?: number; unit?: string } = {}): { entries: TimelineEntry[]; truncated: boolean; lastSeq: number } {
+  page(opts: TimelineQuery = {}): { entries: TimelineEntry[]; truncated: boolean; lastSeq: number } {
     const after = Math.max(0, opts.after ?? 0);
     const limit = Math.max(1, Math.min(opts.limit ?? 100, 1000));
     const first = Math.max(after + 1, this.firstSeq);
     const entries: TimelineEntry[] = [];
-    for (let seq = first; seq <= this.lastSeq && entries.length < limit; seq++) {
-      const e = this.ring[(seq - 1) % this.capacity];
-      if (e === undefined || e.seq !== seq) continue;
-      if (opts.unit !== undefined && e.unit !== opts.unit) continue;
-      entries.push(e);
+    const matches = (e: TimelineEntry): boolean =>
+      (opts.unit === undefined || e.unit === opts.unit) &&
+      (opts.kinds === undefined || opts.kinds.includes(e.kind)) &&
+      (opts.since === undefined || e.at >= opts.since) &&
+      (opts.who === undefined || e.who === opts.who);
+    if (opts.newest === true) {
+      for (let seq = this.lastSeq; seq >= first && entries.length < limit; seq--) {
+        const e = this.ring[(seq - 1) % this.capacity];
+        if (e !== undefined && e.seq === seq && matches(e)) entries.push(e);
+      }
+      entries.reverse();
+    } else {
+      for (let seq = first; seq <= this.lastSeq && entries.length < limit; seq++) {
+        const e = this.ring[(seq - 1) % this.capacity];
+        if (e !== undefined && e.seq === seq && matches(e)) entries.push(e);
+      }
     }
     return { entries, truncated: after + 1 < this.firstSeq && this.lastSeq > 0, lastSeq: this.lastSeq };
   }

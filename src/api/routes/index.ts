@@ -1,0 +1,14 @@
+/**
+ * Every route module of the admin API. A new resource is one module exporting `xyzRoutes(deps)`, added here.
+ */
+import type { ApiRoute } from '../route.js';
+import { appRoutes } from './apps.js';
+import type { ApiDeps } from './context.js';
+import { eventRoutes } from './events.js';
+import { probeRoutes } from './health.js';
+import { planRoutes } from './plans.js';
+import { statusRoutes } from './status.js';
+
+export function allRoutes(deps: ApiDeps): ApiRoute[] {
+  return [...probeRoutes(deps), ...statusRoutes(deps), ...planRoutes(deps), ...appRoutes(deps), ...eventRoutes(deps)];
+}
