@@ -80,7 +80,7 @@ export interface RouteDef<P extends z.ZodObject | undefined, Q extends z.ZodObje
   params?: P;
   query?: Q;
   body?: B;
-  handler: (ctx: HandlerContext<Out<P>, Out<Q>, Out<B>>) => Promise<RouteResult>;
+  handler: (ctx: HandlerContext<Out<P>, Out<Q>, Out<B>>) => Promise<RouteResult> | RouteResult;
 }
 
 export interface ApiRoute {
@@ -110,6 +110,9 @@ export function defineRoute<P extends z.ZodObject | undefined = undefined, Q ext
       };
       const params = parse(def.params, 'params', raw.params ?? {});
       const query = parse(def.query, 'query', raw.query ?? {});
+      if (def.query === undefined && typeof raw.query === 'object' && raw.query !== null) {
+        for (const k of Object.keys(raw.query)) issues.push(`unknown query parameter "${k}" (this operation takes none)`);
+      }
       let body: unknown;
       if (def.body !== undefined) body = parse(def.body, 'body', raw.body);
       else if (!isEmptyBody(raw.body)) issues.push('this operation takes no request body: send none (or {})');
@@ -120,7 +123,7 @@ export function defineRoute<P extends z.ZodObject | undefined = undefined, Q ext
         const bodyIssue = issues.some((i) => !i.startsWith('query parameter') && !i.startsWith('path parameter'));
         throw invalidRequest(bodyIssue ? (def.invalidCode ?? 'invalid_request') : 'invalid_request', issues);
       }
-      return handler({ ...ctx, params: params as Out<P>, query: query as Out<Q>, body: body as Out<B> });
+      return await handler({ ...ctx, params: params as Out<P>, query: query as Out<Q>, body: body as Out<B> });
     },
   };
 }

@@ -8,9 +8,19 @@ import { z } from 'zod';
 
 // ---- input helpers ------------------------------------------------------------------------------------
 
-/** A query parameter that is a whole number (query values are strings on the wire). */
+/**
+ * A query parameter that is a whole number. Query values are strings on the wire: a string of digits
+ * becomes a number first, anything else fails as what it is (`must be a whole number (got "x")`).
+ */
+export function intFromString(min: number, max: number) {
+  return z.preprocess(
+    (v) => (typeof v === 'string' && /^\s*-?\d{1,16}\s*$/.test(v) ? Number(v) : v),
+    z.int({ error: (iss) => (iss.code === 'invalid_type' ? `must be a whole number (got ${JSON.stringify(iss.input)})` : undefined) }).min(min).max(max),
+  );
+}
+
 export function queryInt(min: number, max: number, description: string) {
-  return z.coerce.number().int().min(min).max(max).optional().meta({ description });
+  return intFromString(min, max).optional().meta({ description });
 }
 
 /** `?force=true` (also 1/yes/on; false/0/no/off). */

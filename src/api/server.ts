@@ -1,9 +1,12 @@
 /**
- * The admin HTTP API (fastify), served by every `kmf scheduler` instance. One plugin per resource under
- * ./routes; resources live under `/api/v1`, probes and metrics at the root. New resources (brokers,
- * topics …) are new plugins registered here.
+ * The admin HTTP API (fastify), served by every `kmf scheduler` instance. Resources live under `/api/v1`,
+ * probes, metrics and the OpenAPI document at the root. Routes are declared in ./routes (one module per
+ * resource) with zod schemas; this file wires them: authentication (onRequest, before the body is read),
+ * the body size limit, validation, the error shape, the timeline record of every accepted change, and
+ * request metrics.
  *
  * Every response carries `X-Kmf-Role` (leader, follower …) so that a caller can tell who answered.
+ * TLS: pass `https: {cert, key}` (PEM). Secrets are never logged: not the Authorization header, not bodies.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Metrics } from '../runtime/metrics.js';
@@ -11,52 +14,128 @@ import type { SchedulerService } from '../runtime/scheduler-service.js';
 import type { Logger } from '../util/log.js';
 import { authHook, type ApiAuthConfig } from './auth.js';
 import { errorHandler, notFoundHandler } from './errors.js';
-import { appRoutes } from './routes/apps.js';
-import type { RouteOptions } from './routes/context.js';
-import { healthRoutes } from './routes/health.js';
-import { metricsRoutes } from './routes/metrics.js';
-import { planRoutes } from './routes/plans.js';
-import { statusRoutes } from './routes/status.js';
-import { timelineRoutes } from './routes/timeline.js';
-import { unitRoutes } from './routes/units.js';
+import { openApiDocument, type OpenApiDocument } from './openapi.js';
+import { PrometheusExporter } from './prometheus.js';
+import { fastifyPath, type ApiRoute } from './route.js';
+import type { ApiDeps } from './routes/context.js';
+import { allRoutes } from './routes/index.js';
+
+export const API_VERSION = '0.1.0';
+/** Request bodies are small JSON documents (an app spec is well under 4 KiB). */
+export const DEFAULT_BODY_LIMIT = 64 * 1024;
 
 export interface ApiServerOptions {
   service: SchedulerService;
   metrics: Metrics;
   auth: ApiAuthConfig;
   logger: Logger;
-  /** Largest request body (default 1 MiB). */
+  /** Largest request body (default 64 KiB); larger ones get 413. */
   bodyLimit?: number;
+  /** Serve HTTPS with this certificate chain and key (PEM). */
+  https?: { cert: Buffer; key: Buffer };
+  /** Process metrics (CPU, memory, event loop) in /metrics; default true. */
+  processMetrics?: boolean;
 }
 
-export async function buildApiServer(opts: ApiServerOptions): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false, bodyLimit: opts.bodyLimit ?? 1024 * 1024, return503OnClosing: true });
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    operationId?: string;
+  }
+}
+
+function register(app: FastifyInstance, route: ApiRoute, service: SchedulerService): void {
+  const d = route.doc;
+  app.route({
+    method: d.method,
+    url: fastifyPath(d.path),
+    config: { access: d.access, operationId: d.operationId },
+    handler: async (req, reply) => {
+      const result = await route.run({ params: req.params, query: req.query, body: req.body }, { caller: req.kmfCaller, request: req, reply });
+      const status = result.status ?? 200;
+      if (result.audit !== undefined && d.access === 'admin' && status < 300) {
+        service.recordOperatorAction(req.kmfCaller?.name ?? 'anonymous', result.audit, result.auditUnit);
+      }
+      for (const [k, v] of Object.entries(result.headers ?? {})) void reply.header(k, v);
+      if (result.contentType !== undefined) void reply.type(result.contentType);
+      void reply.code(status);
+      return status === 204 || result.body === undefined ? reply.send() : reply.send(result.body);
+    },
+  });
+}
+
+export interface ApiServer {
+  app: FastifyInstance;
+  routes: readonly ApiRoute[];
+  openapi: OpenApiDocument;
+  /** Every route fastify registered (method and URL), whoever registered it: must match the document. */
+  registered: ReadonlyArray<{ method: string; url: string }>;
+}
+
+/** Builds the API (not listening yet). `app.close()` also detaches its metrics from the runtime. */
+export async function buildApi(opts: ApiServerOptions): Promise<ApiServer> {
+  const bodyLimit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const app = Fastify({
+    logger: false,
+    bodyLimit,
+    return503OnClosing: true,
+    exposeHeadRoutes: false,
+    // Parameters are short; a huge URL is an attack or a bug.
+    routerOptions: { maxParamLength: 300 },
+    ...(opts.https === undefined ? {} : { https: { cert: opts.https.cert, key: opts.https.key } }),
+  });
   const log = opts.logger;
+  const prometheus = new PrometheusExporter(opts.metrics, opts.service, { processMetrics: opts.processMetrics ?? true });
+  app.addHook('onClose', (_instance, done) => {
+    prometheus.close();
+    done();
+  });
+  const registered: Array<{ method: string; url: string }> = [];
+  app.addHook('onRoute', (r) => {
+    for (const method of Array.isArray(r.method) ? r.method : [r.method]) registered.push({ method, url: r.url });
+  });
+  app.decorateRequest('kmfCaller', undefined);
   app.addHook('onRequest', authHook(opts.auth));
   app.addHook('onSend', async (_req, reply, payload) => {
     void reply.header('x-kmf-role', opts.service.ready().role);
     return payload;
   });
   app.addHook('onResponse', async (req, reply) => {
-    log.debug('api request', { method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) });
+    const route = req.routeOptions.url ?? 'unmatched';
+    prometheus.apiRequest(req.method, route, reply.statusCode, reply.elapsedTime / 1000);
+    // Changes (and refused attempts) at info with who; reads at debug. Never headers or bodies.
+    const level = req.routeOptions.config.access === 'admin' || reply.statusCode === 401 || reply.statusCode === 403 ? 'info' : 'debug';
+    log.log(level, 'api request', {
+      method: req.method,
+      route,
+      status: reply.statusCode,
+      who: req.kmfCaller?.name,
+      ms: Math.round(reply.elapsedTime),
+    });
   });
-  app.setErrorHandler(errorHandler(log));
+  app.setErrorHandler(errorHandler(log, bodyLimit));
   app.setNotFoundHandler(notFoundHandler);
 
-  const routeOpts: RouteOptions = { service: opts.service, metrics: opts.metrics };
-  await app.register(healthRoutes, routeOpts);
-  await app.register(metricsRoutes, routeOpts);
-  await app.register(
-    async (v1) => {
-      await v1.register(statusRoutes, routeOpts);
-      await v1.register(planRoutes, routeOpts);
-      await v1.register(unitRoutes, routeOpts);
-      await v1.register(appRoutes, routeOpts);
-      await v1.register(timelineRoutes, routeOpts);
+  // The document describes every route, and one route serves it: built once the routes exist.
+  const built: { document?: OpenApiDocument } = {};
+  const deps: ApiDeps = {
+    service: opts.service,
+    prometheus,
+    openapi: () => {
+      if (built.document === undefined) throw new Error('the OpenAPI document is built before the first request');
+      return built.document;
     },
-    { prefix: '/api/v1' },
-  );
-  return app;
+  };
+  const routes = allRoutes(deps);
+  const document = openApiDocument(routes, { version: API_VERSION });
+  built.document = document;
+  for (const r of routes) register(app, r, opts.service);
+  await app.ready();
+  return { app, routes, openapi: document, registered };
+}
+
+/** The fastify instance of `buildApi` (what the scheduler listens with). */
+export async function buildApiServer(opts: ApiServerOptions): Promise<FastifyInstance> {
+  return (await buildApi(opts)).app;
 }
 
 /** `HOST:PORT` (IPv6 as `[::1]:8080`); port 0 picks a free one. */

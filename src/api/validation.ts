@@ -31,6 +31,7 @@ function kindOf(v: unknown): string {
     case 'function':
       return typeof v;
   }
+  return 'a value';
 }
 
 const EXPECTED: Readonly<Record<string, string>> = {
@@ -46,7 +47,7 @@ const EXPECTED: Readonly<Record<string, string>> = {
 
 function bound(origin: string | undefined, limit: number | bigint, inclusive: boolean | undefined, side: 'min' | 'max'): string {
   const n = String(limit);
-  switch (origin) {
+  switch (origin ?? 'number') {
     case 'string':
       return side === 'min' ? `must have at least ${n} character(s)` : `must have at most ${n} character(s)`;
     case 'array':

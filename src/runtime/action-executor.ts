@@ -11,7 +11,7 @@
  * left to the core's STAGING reconciliation. Lost KILLs are re-sent by the core; lost ACKNOWLEDGEs make
  * the agent resend the update; a lost REVIVE is redone after the next SUBSCRIBED.
  */
-import type { AcceptAction, Action, KillAction, ReconcileAction } from '../core/actions.js';
+import type { AcceptAction, Action, DeclineAction, KillAction, ReconcileAction } from '../core/actions.js';
 import type { Call, KillPolicy } from '../mesos/types.js';
 import { KmfError, errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
@@ -78,8 +78,16 @@ export function acceptCall(a: AcceptAction): Call {
   };
 }
 
+/** Several declines with the same filter as one (reasons: the first few distinct ones). */
+export function mergeDeclines(group: readonly DeclineAction[]): DeclineAction {
+  const reasons = [...new Set(group.flatMap((d) => d.reasons))].slice(0, 10);
+  return { type: 'decline', offerIds: group.flatMap((d) => d.offerIds), refuseSeconds: group[0]?.refuseSeconds ?? 5, reasons };
+}
+
 export class ActionExecutor {
   private readonly log: Logger;
+  /** ACKNOWLEDGEs queued or in flight (task id + uuid). */
+  private readonly acksInFlight = new Set<string>();
   /** Reasons of the last decline put on the timeline: the same reasons again are not repeated. */
   private lastDeclineReasons = '';
   /** performance.now() of the first explicit RECONCILE of the round in progress. */
@@ -91,7 +99,27 @@ export class ActionExecutor {
 
   /** Issues every non-persist action of the list, in order. */
   executeAll(actions: readonly Action[]): void {
-    for (const a of actions) this.execute(a);
+    // One DECLINE per distinct filter instead of one per agent: a round of offers from 1,000 agents would
+    // otherwise be 1,000 calls queued on the one calls connection (a DECLINE takes any number of offers,
+    // and declines never depend on the order of other calls). Each merged DECLINE goes out where the
+    // first decline of its group stood.
+    const groups = new Map<number, DeclineAction[]>();
+    for (const a of actions) {
+      if (a.type !== 'decline') continue;
+      const g = groups.get(a.refuseSeconds);
+      if (g === undefined) groups.set(a.refuseSeconds, [a]);
+      else g.push(a);
+    }
+    for (const a of actions) {
+      if (a.type !== 'decline') {
+        this.execute(a);
+        continue;
+      }
+      const group = groups.get(a.refuseSeconds);
+      if (group === undefined) continue; // already sent with its group
+      groups.delete(a.refuseSeconds);
+      this.execute(group.length === 1 ? a : mergeDeclines(group));
+    }
   }
 
   execute(a: Action): void {
@@ -119,11 +147,18 @@ export class ActionExecutor {
         this.log.info('KILL', { taskId: a.taskId, agentId: a.agentId, reason: a.reason });
         driver.call(killCall(a)).catch((err: unknown) => this.failed('KILL', err));
         return;
-      case 'acknowledge':
+      case 'acknowledge': {
+        // An agent resends an update until it is acknowledged; while our ACKNOWLEDGE of that very update
+        // (same uuid) is still queued or in flight, a second one would only lengthen the queue.
+        const key = `${a.taskId}\u0000${a.uuid.toString('hex')}`;
+        if (this.acksInFlight.has(key)) return;
+        this.acksInFlight.add(key);
         driver
           .call({ type: 'ACKNOWLEDGE', acknowledge: { agent_id: { value: a.agentId }, task_id: { value: a.taskId }, uuid: a.uuid } })
-          .catch((err: unknown) => this.failed('ACKNOWLEDGE', err));
+          .catch((err: unknown) => this.failed('ACKNOWLEDGE', err))
+          .finally(() => this.acksInFlight.delete(key));
         return;
+      }
       case 'reconcile':
         this.log.info('RECONCILE', { tasks: a.tasks.length, implicit: a.tasks.length === 0 });
         // A round is explicit RECONCILEs (retried for the unanswered) ended by one implicit RECONCILE.

@@ -20,6 +20,9 @@ export interface SerialQueueOptions<E> {
   /** A batch handler threw: the owner decides (step down, crash). The queue goes on with the next item. */
   onError: (err: unknown) => void;
   maxBatch?: number;
+  /** Batches that took at least this long are followed by a pause as long as they took (up to maxPauseMs). */
+  minPauseMs?: number;
+  maxPauseMs?: number;
 }
 
 export class SerialQueue<E> {
@@ -27,9 +30,13 @@ export class SerialQueue<E> {
   private running: Promise<void> | undefined;
   private closed = false;
   private readonly maxBatch: number;
+  private readonly minPauseMs: number;
+  private readonly maxPauseMs: number;
 
   constructor(private readonly opts: SerialQueueOptions<E>) {
-    this.maxBatch = opts.maxBatch ?? 1000;
+    this.maxBatch = opts.maxBatch ?? 5000;
+    this.minPauseMs = opts.minPauseMs ?? 5;
+    this.maxPauseMs = opts.maxPauseMs ?? 100;
   }
 
   get length(): number {
@@ -104,10 +111,19 @@ export class SerialQueue<E> {
         this.items.shift();
         batch.push(next.event);
       }
+      const started = performance.now();
       try {
         await this.opts.handleBatch(batch);
       } catch (err) {
         this.opts.onError(err);
+      }
+      // A decision blocks the event loop. When they are expensive (a big state) and events keep coming,
+      // leave the loop at least as much time again for I/O before the next one: call answers (one call
+      // per answer on the ordered calls connection), events arriving (which then share the next
+      // decision), API requests. Decisions take at most about half the time, and batches grow with load.
+      const busy = performance.now() - started;
+      if (busy >= this.minPauseMs && this.items.length > 0 && !this.closed) {
+        await new Promise<void>((r) => setTimeout(r, Math.min(busy, this.maxPauseMs)));
       }
     }
   }

@@ -8,6 +8,7 @@
  * taking requests, the leadership term ends (subscription closed WITHOUT teardown, no write in flight),
  * the member znode is deleted (a standby takes over at once), the session closes.
  */
+import fs from 'node:fs';
 import os from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import type { ApiAuthConfig } from '../api/auth.js';
@@ -18,7 +19,7 @@ import { FencedStateStore } from '../state/fenced-state-store.js';
 import { LeaderElection } from '../state/leader-election.js';
 import { parseZkStateSpec } from '../state/zk-config.js';
 import { ZooKeeperStateStore } from '../state/zookeeper-state-store.js';
-import { errorMessage } from '../util/errors.js';
+import { errorMessage, KmfError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { schedulerClientFactory, type DriverFactory, type FrameworkSettings } from './mesos-driver.js';
 import { describeRuntimeMetrics, Metrics } from './metrics.js';
@@ -35,6 +36,8 @@ export interface SchedulerConfig {
   api: { host: string; port: number };
   /** URL other instances and clients use to reach this instance's API (default from --api). */
   apiAdvertise?: string;
+  /** Serve the admin API over HTTPS with this certificate (chain) and key, PEM files. */
+  apiTls?: { certFile: string; keyFile: string };
   framework: FrameworkSettings;
   credential?: Credential;
   mesosCaFile?: string;
@@ -62,13 +65,26 @@ export interface SchedulerHandle {
   shutdown(): Promise<void>;
 }
 
-function advertisedUrl(host: string, port: number): string {
+function advertisedUrl(host: string, port: number, tls: boolean): string {
   const h = host === '0.0.0.0' || host === '::' || host === '' ? os.hostname() : host;
-  return `http://${h.includes(':') ? `[${h}]` : h}:${port}`;
+  return `${tls ? 'https' : 'http'}://${h.includes(':') ? `[${h}]` : h}:${port}`;
+}
+
+function readTls(tls: { certFile: string; keyFile: string }): { cert: Buffer; key: Buffer } {
+  const read = (file: string, what: string): Buffer => {
+    try {
+      return fs.readFileSync(file);
+    } catch (err) {
+      throw new KmfError('invalid_config', `cannot read the admin API TLS ${what} ${file}: ${errorMessage(err)}`);
+    }
+  };
+  return { cert: read(tls.certFile, 'certificate'), key: read(tls.keyFile, 'key') };
 }
 
 export async function startScheduler(cfg: SchedulerConfig): Promise<SchedulerHandle> {
   const log = cfg.logger;
+  // Unreadable TLS files fail the start before anything connects.
+  const https = cfg.apiTls === undefined ? undefined : readTls(cfg.apiTls);
   const zkConfig = parseZkStateSpec(cfg.zk);
   const store = await ZooKeeperStateStore.connect(zkConfig, { sessionTimeoutMs: cfg.zkSessionTimeoutMs, logger: log.child({ component: 'zookeeper' }) });
   const metrics = new Metrics();
@@ -119,7 +135,7 @@ export async function startScheduler(cfg: SchedulerConfig): Promise<SchedulerHan
   const service = new SchedulerService(runtime, cfg.framework.role);
   let api: FastifyInstance;
   try {
-    api = await buildApiServer({ service, metrics, auth: cfg.auth, logger: log.child({ component: 'api' }) });
+    api = await buildApiServer({ service, metrics, auth: cfg.auth, logger: log.child({ component: 'api' }), ...(https === undefined ? {} : { https }) });
     await api.listen({ host: cfg.api.host, port: cfg.api.port });
   } catch (err) {
     await store.close().catch(() => undefined);
@@ -127,7 +143,7 @@ export async function startScheduler(cfg: SchedulerConfig): Promise<SchedulerHan
   }
   const addr = api.server.address();
   const port = typeof addr === 'object' && addr !== null ? addr.port : cfg.api.port;
-  advertised.value = cfg.apiAdvertise ?? advertisedUrl(cfg.api.host, port);
+  advertised.value = cfg.apiAdvertise ?? advertisedUrl(cfg.api.host, port, https !== undefined);
   if (cfg.auth.insecureNoAuth) log.warn('the admin API runs WITHOUT authentication (--insecure-no-auth)', { api: advertised.value });
   try {
     await runtime.start();

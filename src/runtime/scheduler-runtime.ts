@@ -205,8 +205,11 @@ export class SchedulerRuntime {
 
   private async termFailed(term: LeaderTerm, why: string, err: unknown): Promise<void> {
     if (this.term !== term) return;
-    if (!(err instanceof KmfError)) {
-      // Not an I/O outcome: a bug. Crash, and let the supervisor restart from ZooKeeper (design rule 6).
+    if (!(err instanceof KmfError) || err.code === 'corrupt_state') {
+      // Not an I/O outcome (a bug), or state this build cannot read (written by a newer kmf?): retrying
+      // cannot help, and holding on to leadership would keep another instance from leading. Crash, and let
+      // the supervisor restart from ZooKeeper (design rule 6).
+      await this.stepDown(why);
       this.opts.onFatal(err);
       return;
     }

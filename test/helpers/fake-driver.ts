@@ -42,9 +42,10 @@ export class FakeDriver implements MesosDriver {
     this.state = 'subscribing';
   }
 
-  async stop(): Promise<void> {
+  stop(): Promise<void> {
     this.stopped = true;
     this.state = 'stopped';
+    return Promise.resolve();
   }
 
   /** The next calls fail with these errors (in order). */
@@ -116,7 +117,7 @@ export function offer(agent: string, res: { cpus: number; mem: number; disk?: nu
       { name: 'disk', type: 'SCALAR', scalar: { value: res.disk ?? 1000 } },
       { name: 'ports', type: 'RANGES', ranges: { range: [{ begin: res.ports?.[0] ?? 31000, end: res.ports?.[1] ?? 31100 }] } },
     ],
-  } as Offer;
+  };
 }
 
 let uuidCounter = 0;

@@ -137,6 +137,7 @@ export async function spawnScheduler(name: string, zk: string, master: string, e
 export interface ApiResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON bodies, read freely by tests
   body: any;
 }
 
@@ -166,7 +167,7 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined> 
       lastErr = err;
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr === undefined ? '' : `: ${String(lastErr)}`}`);
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr === undefined ? '' : `: ${lastErr instanceof Error ? lastErr.message : JSON.stringify(lastErr)}`}`);
     }
     await new Promise((r) => setTimeout(r, intervalMs));
   }

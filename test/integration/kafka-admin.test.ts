@@ -183,7 +183,9 @@ void describe('Kafka admin modules on a real 3-node cluster', () => {
         const plan = planDrain(await fetchPartitionStates(admin), 3, [1, 2, 3]);
         return plan.ok ? true : undefined;
       });
-      const producer = admin.kafkaClient.producer();
+      // Idempotent: a retried batch (e.g. after a leader move on the busy machine) must not be written
+      // twice, or the offset count below would see duplicates instead of losses.
+      const producer = admin.kafkaClient.producer({ idempotent: true, maxInFlightRequests: 1 });
       await producer.connect();
       await producer.send({ topic: name, acks: -1, messages: Array.from({ length: 60 }, (_, i) => ({ key: `k${i}`, value: `v${i}` })) });
       await producer.disconnect();

@@ -2,6 +2,7 @@
  * The admin API against a real scheduler (in-process), the sim and ZooKeeper: tokens, error shapes, bad
  * input changing nothing, the app lifecycle (create, scale up and down, update, remove) and plan controls.
  */
+/* eslint-disable @typescript-eslint/no-unsafe-return -- admin API bodies are untyped JSON, read the way tests read them */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { SimCluster } from '../../src/sim/cluster.js';

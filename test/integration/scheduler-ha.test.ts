@@ -8,6 +8,7 @@
  *  - SIGTERM to a leader: it exits 0, and a standby takes over at once.
  * The sim never has two live tasks for one unit.
  */
+/* eslint-disable @typescript-eslint/no-unsafe-return -- admin API bodies are untyped JSON, read the way tests read them */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { SimCluster } from '../../src/sim/cluster.js';

@@ -6,6 +6,7 @@
  *  - a spec that no agent can ever hold shows in the deploy plan as WAITING, with the reason.
  * Throughout, the sim never has two live tasks for one unit.
  */
+/* eslint-disable @typescript-eslint/no-unsafe-return -- admin API bodies are untyped JSON, read the way tests read them */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { after, before, describe, test } from 'node:test';

@@ -5,6 +5,7 @@
  * task of the framework is the current task of a wanted unit). The scheduler runs as a real child process
  * (`node bin/kmf.js scheduler`), so the kill is a real one.
  */
+/* eslint-disable @typescript-eslint/no-unsafe-return -- admin API bodies are untyped JSON, read the way tests read them */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { SimCluster } from '../../src/sim/cluster.js';

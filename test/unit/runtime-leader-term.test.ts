@@ -166,6 +166,29 @@ describe('leader term', () => {
     await term.stop('test');
   });
 
+  test('apps deploy independently; declines of one round go out as one DECLINE per filter', async () => {
+    const { term, driver } = await setup();
+    driver.subscribe();
+    await term.idle();
+    const huge: AppRecord = { ...app(1), spec: { ...app(1).spec, name: 'huge', cpus: 100 } };
+    await term.mutateDesired((d) => d.put(huge));
+    await term.mutateDesired((d) => d.put({ ...app(1), createdAt: '2026-01-02T00:00:00.000Z' }));
+    const before = driver.calls.length;
+    driver.emit({ type: 'OFFERS', offers: { offers: [offer('agent-1', { cpus: 1, mem: 1024 }), offer('agent-2', { cpus: 1, mem: 1024 }), offer('agent-3', { cpus: 1, mem: 1024 })] } });
+    await term.idle();
+    const calls = driver.calls.slice(before).map((c) => c.call);
+    const accepts = calls.filter((c) => c.type === 'ACCEPT');
+    assert.equal(accepts.length, 1, 'web launched although huge (deployed first) can never be placed');
+    assert.match(launchedTaskIds(accepts[0]!)[0]!, /^app-web\.0__/);
+    const declines = calls.filter((c) => c.type === 'DECLINE');
+    assert.equal(declines.length, 1);
+    assert.equal(declines[0]!.decline?.offer_ids?.length, 2);
+    const step = term.plans().find((p) => p.name === 'deploy')?.phases.find((p) => p.name === 'app-huge')?.steps[0];
+    assert.equal(step?.status, 'WAITING');
+    assert.match(step?.reason ?? '', /cpus: need 100/);
+    await term.stop('test');
+  });
+
   test('an app marked removing is deleted once its last unit is gone', async () => {
     const { term, driver, store } = await setup();
     driver.subscribe();

@@ -93,11 +93,11 @@ describe('serial queue', () => {
     });
     q.push(1);
     q.push(2);
-    const job = q.run(async () => {
+    const job = q.run(() => {
       assert.equal(active++, 0);
       seen.push('job');
       active--;
-      return 42;
+      return Promise.resolve(42);
     });
     q.push(3);
     assert.equal(await job, 42);
@@ -120,12 +120,12 @@ describe('serial queue', () => {
     assert.equal(errors.length, 1);
     q.push(2);
     await new Promise((r) => setImmediate(r));
-    const waiting = q.run(async () => 'never');
+    const waiting = q.run(() => Promise.resolve('never'));
     const closing = q.close();
     release();
     await closing;
     await assert.rejects(waiting, QueueClosedError);
-    await assert.rejects(q.run(async () => 1), QueueClosedError);
+    await assert.rejects(q.run(() => Promise.resolve(1)), QueueClosedError);
   });
 });
 

@@ -20,7 +20,7 @@ import { APP_NAME, MAX_APP_NAME, MAX_INSTANCES, parseAppUnit, type AppSpec } fro
 import type { AppView } from '../../runtime/scheduler-service.js';
 import { KmfError } from '../../util/errors.js';
 import { defineRoute, type ApiRoute } from '../route.js';
-import { AcceptedSchema, forceParam, PlanStepSchema, SourceSchema } from '../schemas.js';
+import { AcceptedSchema, forceParam, intFromString, PlanStepSchema, SourceSchema } from '../schemas.js';
 import type { ApiDeps } from './context.js';
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -161,7 +161,7 @@ const AppEnvelope = z.looseObject({ app: AppViewSchema });
 const NameParams = z.strictObject({ name: appName });
 const InstanceParams = z.strictObject({
   name: appName,
-  index: z.coerce.number().int().min(0).max(MAX_INSTANCES).meta({ description: 'Instance index (0-based)' }),
+  index: intFromString(0, MAX_INSTANCES).meta({ description: 'Instance index (0-based)' }),
 });
 const ForceQuery = z.strictObject({ force: forceParam });
 

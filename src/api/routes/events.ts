@@ -91,7 +91,7 @@ export function eventRoutes({ service }: ApiDeps): ApiRoute[] {
       access: 'read',
       query: EventsQuery,
       responses: { 200: { description: 'A page of the timeline', schema: EventPageSchema } },
-      handler: async ({ query }) => {
+      handler: ({ query }) => {
         const limit = query.limit ?? 100;
         const page = service.timeline({
           ...(query.after === undefined ? {} : { after: query.after }),

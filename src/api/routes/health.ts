@@ -22,7 +22,7 @@ export function probeRoutes({ service, prometheus, openapi }: ApiDeps): ApiRoute
       tags,
       access: 'public',
       responses: { 200: { description: 'Alive', schema: z.looseObject({ status: z.literal('ok'), role: z.string() }) } },
-      handler: async () => ({ body: { status: 'ok', role: service.ready().role } }),
+      handler: () => ({ body: { status: 'ok', role: service.ready().role } }),
     }),
     defineRoute({
       method: 'GET',
@@ -36,7 +36,7 @@ export function probeRoutes({ service, prometheus, openapi }: ApiDeps): ApiRoute
         200: { description: 'Leading and subscribed', schema: ReadySchema },
         503: { description: 'Not ready: a standby, starting, loading its state, or not subscribed (reason says which)', schema: ReadySchema },
       },
-      handler: async () => {
+      handler: () => {
         const r = service.ready();
         return { status: r.ready ? 200 : 503, body: r };
       },
@@ -60,7 +60,7 @@ export function probeRoutes({ service, prometheus, openapi }: ApiDeps): ApiRoute
       tags,
       access: 'read',
       responses: { 200: { description: 'The OpenAPI document', schema: z.looseObject({ openapi: z.string() }) } },
-      handler: async () => ({ body: openapi() }),
+      handler: () => ({ body: openapi() }),
     }),
   ];
 }

@@ -1,10 +1,19 @@
 import type { Command } from 'commander';
+import { register as registerApp } from './app.js';
+import { register as registerEvents } from './events.js';
 import { register as registerMesosSim } from './mesos-sim.js';
+import { register as registerPlan } from './plan.js';
 import { register as registerScheduler } from './scheduler.js';
+import { register as registerStatus } from './status.js';
 
 /** Every `kmf` subcommand, in help order. Each module exports `register(program)`. */
 export function registerCommands(_program: Command): void {
   // Subcommands register here as they are built (mesos-sim, scheduler, sandbox, operator verbs).
   registerScheduler(_program);
   registerMesosSim(_program);
+  // Operator verbs (admin API clients).
+  registerStatus(_program);
+  registerPlan(_program);
+  registerApp(_program);
+  registerEvents(_program);
 }

@@ -40,6 +40,9 @@ interface SchedulerFlags {
   reviveInterval: number;
   coreConfig?: string;
   insecureNoAuth?: boolean;
+  apiTokensFile?: string;
+  apiTlsCert?: string;
+  apiTlsKey?: string;
 }
 
 function seconds(min: number) {
@@ -147,13 +150,19 @@ export function register(program: Command): void {
     .addOption(opt('--revive-interval <s>', 'minimum time between two REVIVE calls', 'KMF_REVIVE_INTERVAL').argParser(seconds(0)).default(5))
     .addOption(opt('--core-config <json>', 'advanced: JSON overrides of the core tunables (docs/configuration.md)', 'KMF_CORE_CONFIG'))
     .addOption(opt('--insecure-no-auth', 'serve the admin API without tokens (development only)', 'KMF_INSECURE_NO_AUTH'))
+    .addOption(opt('--api-tokens-file <path>', 'admin API tokens, one "ROLE NAME TOKEN" per line (ROLE admin or read); besides KMF_API_TOKEN / KMF_API_READ_TOKEN', 'KMF_API_TOKENS_FILE'))
+    .addOption(opt('--api-tls-cert <path>', 'serve the admin API over HTTPS with this certificate chain (PEM; needs --api-tls-key)', 'KMF_API_TLS_CERT'))
+    .addOption(opt('--api-tls-key <path>', 'private key (PEM) of --api-tls-cert', 'KMF_API_TLS_KEY'))
     .action(async (flags: SchedulerFlags, cmd: Command) => {
       const logger = createLogger({ component: 'kmf-scheduler' });
       let auth: ApiAuthConfig;
       let tuning: Partial<CoreConfig>;
       let credential: Credential | undefined;
       try {
-        auth = loadApiAuth(process.env, flags.insecureNoAuth === true);
+        auth = loadApiAuth(process.env, flags.insecureNoAuth === true, flags.apiTokensFile === undefined ? {} : { tokensFile: flags.apiTokensFile });
+        if ((flags.apiTlsCert === undefined) !== (flags.apiTlsKey === undefined)) {
+          throw new KmfError('invalid_config', '--api-tls-cert and --api-tls-key go together: give both (PEM files) or neither');
+        }
         tuning = parseCoreConfig(flags.coreConfig);
         if (flags.principal !== undefined) {
           const source = flags.secretFile !== undefined ? { principal: flags.principal, file: flags.secretFile } : { principal: flags.principal, env: 'KMF_MESOS_SECRET' };
@@ -195,6 +204,7 @@ export function register(program: Command): void {
         auth,
         logger,
         ...(flags.apiAdvertise === undefined ? {} : { apiAdvertise: flags.apiAdvertise }),
+        ...(flags.apiTlsCert === undefined || flags.apiTlsKey === undefined ? {} : { apiTls: { certFile: flags.apiTlsCert, keyFile: flags.apiTlsKey } }),
         ...(credential === undefined ? {} : { credential }),
         ...(flags.mesosCaFile === undefined ? {} : { mesosCaFile: flags.mesosCaFile }),
       };

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Fuzzes the admin API from its own OpenAPI document with schemathesis (PyPI), against a real, throwaway
+# kmf: ZooKeeper + `kmf mesos-sim --synthetic` + a `kmf scheduler` process (test/helpers/fuzz-target.ts).
+# Every operation gets generated valid and invalid requests (schema examples, boundary "coverage" cases,
+# random fuzzing) with the admin token. The run fails on any 5xx, on an answer whose status, content type
+# or body the document does not describe, or if the scheduler process dies.
+#
+#   scripts/fuzz-api.sh                       # defaults: 50 examples per operation, 15 min budget
+#   KMF_FUZZ_MAX_EXAMPLES=200 KMF_FUZZ_SEED=1 scripts/fuzz-api.sh
+#
+# schemathesis is installed into .kmf/fuzz/venv, pinned by scripts/fuzz/constraints.txt. Reports (JUnit)
+# go to .kmf/fuzz/report. Exit status: schemathesis' (0 = no failure), or 3 if the scheduler crashed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+venv=.kmf/fuzz/venv
+max_examples="${KMF_FUZZ_MAX_EXAMPLES:-50}"
+max_time="${KMF_FUZZ_MAX_TIME:-900}"
+seed="${KMF_FUZZ_SEED:-$RANDOM}"
+
+stamp="$(cat scripts/fuzz/constraints.txt | sha256sum | cut -d' ' -f1)"
+if [ ! -f "$venv/.kmf-stamp" ] || [ "$(cat "$venv/.kmf-stamp")" != "$stamp" ] || [ ! -x "$venv/bin/schemathesis" ]; then
+  echo "fuzz: installing schemathesis into $venv" >&2
+  rm -rf "$venv"
+  mkdir -p "$(dirname "$venv")"
+  "${KMF_FUZZ_PYTHON:-python3}" -m venv "$venv"
+  PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 "$venv/bin/python" -m pip --quiet install -c scripts/fuzz/constraints.txt schemathesis
+  echo "$stamp" >"$venv/.kmf-stamp"
+fi
+
+work="$(mktemp -d)"
+mkfifo "$work/stdin"
+node --import tsx test/helpers/fuzz-target.ts <"$work/stdin" >"$work/target.out" 2>"$work/target.err" &
+target=$!
+# Holding the target's stdin open keeps it alive; closing it (here, or because this script died) stops it.
+exec 3>"$work/stdin"
+cleanup() {
+  exec 3>&-
+  local rc=0
+  wait "$target" || rc=$?
+  rm -rf "$work"
+  return "$rc"
+}
+trap 'cleanup || true' EXIT
+
+for _ in $(seq 1 240); do
+  if grep -q '^ready ' "$work/target.out"; then break; fi
+  if ! kill -0 "$target" 2>/dev/null; then
+    echo "fuzz: the target did not start:" >&2
+    cat "$work/target.err" >&2
+    exit 1
+  fi
+  sleep 0.5
+done
+read -r _ url token_file logs < <(grep '^ready ' "$work/target.out")
+echo "fuzz: kmf scheduler at $url (logs in $logs), seed $seed, $max_examples examples per operation" >&2
+
+status=0
+"$venv/bin/schemathesis" run "$url/openapi.json" \
+  --header "Authorization: Bearer $(cat "$token_file")" \
+  --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
+  --phases examples,coverage,fuzzing \
+  --max-examples "$max_examples" \
+  --max-time "$max_time" \
+  --seed "$seed" \
+  --workers 1 \
+  --request-timeout 30 \
+  --report junit --report-dir .kmf/fuzz/report \
+  || status=$?
+
+exec 3>&-
+target_rc=0
+wait "$target" || target_rc=$?
+trap - EXIT
+rm -rf "$work"
+if [ "$target_rc" -eq 3 ]; then
+  echo "fuzz: the kmf scheduler process died during the run (see $logs/scheduler.log)" >&2
+  exit 3
+fi
+exit "$status"
