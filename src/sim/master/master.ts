@@ -612,87 +612,64 @@ export class SimMaster {
     let remaining = offered;
     const where = `; on agent ${this.describeAgent(agent)}`;
 
+    /**
+     * RESERVE, UNRESERVE, CREATE and DESTROY all turn some resources of the offer (`from`) into others (`to`):
+     * validate, apply to what is left of the offer and to the agent, and report the operation. False when the
+     * operation was dropped.
+     */
+    const convert = (op: Operation, invalid: string | undefined, from: Resource[], to: Resource[], reported: Resource[]): boolean => {
+      if (invalid !== undefined) {
+        this.dropOperation(fw, op, invalid + where);
+        return false;
+      }
+      const next = applyConversion(remaining, from, to);
+      if (!next.ok) {
+        this.dropOperation(fw, op, next.error);
+        return false;
+      }
+      remaining = next.resources;
+      this.convertAgentResources(agent, from, to);
+      this.operationFinished(fw, agent, op, reported);
+      return true;
+    };
+
     for (const op of accepted) {
       switch (op.type) {
         case 'RESERVE': {
           const resources = op.reserve?.resources ?? [];
-          const err = validateReserve(resources, fw.info);
-          if (err !== undefined) {
-            this.dropOperation(fw, op, err + where);
-            break;
-          }
-          const consumed = resources.map(popReservation);
-          const next = applyConversion(remaining, consumed, resources);
-          if (!next.ok) {
-            this.dropOperation(fw, op, next.error);
-            break;
-          }
-          remaining = next.resources;
-          this.convertAgentResources(agent, consumed, resources);
-          this.operationFinished(fw, agent, op, resources);
+          convert(op, validateReserve(resources, fw.info), resources.map(popReservation), resources, resources);
           break;
         }
         case 'UNRESERVE': {
           const resources = op.unreserve?.resources ?? [];
-          const err = validateUnreserve(resources);
-          if (err !== undefined) {
-            this.dropOperation(fw, op, err + where);
-            break;
-          }
           const converted = resources.map(popReservation);
-          const next = applyConversion(remaining, resources, converted);
-          if (!next.ok) {
-            this.dropOperation(fw, op, next.error);
-            break;
-          }
-          remaining = next.resources;
-          this.convertAgentResources(agent, resources, converted);
-          this.operationFinished(fw, agent, op, converted);
+          convert(op, validateUnreserve(resources), resources, converted, converted);
           break;
         }
         case 'CREATE': {
           const volumes = op.create?.volumes ?? [];
-          const err = validateCreate(volumes, agent.total.filter((r) => (r.reservations ?? []).length > 0), fw.info);
-          if (err !== undefined) {
-            this.dropOperation(fw, op, err + where);
-            break;
+          const invalid = validateCreate(volumes, agent.total.filter((r) => (r.reservations ?? []).length > 0), fw.info);
+          if (convert(op, invalid, volumes.map(stripPersistence), volumes, volumes)) {
+            for (const v of volumes) agent.link.createVolume(reservationRole(v), v.disk?.persistence?.id ?? '');
           }
-          const consumed = volumes.map(stripPersistence);
-          const next = applyConversion(remaining, consumed, volumes);
-          if (!next.ok) {
-            this.dropOperation(fw, op, next.error);
-            break;
-          }
-          remaining = next.resources;
-          this.convertAgentResources(agent, consumed, volumes);
-          for (const v of volumes) agent.link.createVolume(reservationRole(v), v.disk?.persistence?.id ?? '');
-          this.operationFinished(fw, agent, op, volumes);
           break;
         }
         case 'DESTROY': {
           const volumes = op.destroy?.volumes ?? [];
-          const err = validateDestroy(volumes, agent.total, agent.used);
-          if (err !== undefined) {
-            this.dropOperation(fw, op, err + where);
-            break;
-          }
-          // Other outstanding offers holding one of these volumes are rescinded.
-          for (const offerId of [...agent.offers]) {
-            const other = this.offers.get(offerId);
-            if (other !== undefined && volumes.some((v) => other.resources.some((r) => isPersistentVolume(r) && sameVolume(r, v)))) {
-              this.removeOffer(other, { rescind: true });
+          const invalid = validateDestroy(volumes, agent.total, agent.used);
+          if (invalid === undefined) {
+            // Other outstanding offers holding one of these volumes are rescinded.
+            for (const offerId of [...agent.offers]) {
+              const other = this.offers.get(offerId);
+              if (other !== undefined && volumes.some((v) => other.resources.some((r) => isPersistentVolume(r) && sameVolume(r, v)))) {
+                this.removeOffer(other, { rescind: true });
+              }
             }
           }
           const converted = volumes.map(stripPersistence);
-          const next = applyConversion(remaining, volumes, converted);
-          if (!next.ok) {
-            this.dropOperation(fw, op, next.error);
-            break;
+          if (convert(op, invalid, volumes, converted, converted)) {
+            for (const v of volumes) agent.link.destroyVolume(reservationRole(v), v.disk?.persistence?.id ?? '');
           }
-          remaining = next.resources;
-          this.convertAgentResources(agent, volumes, converted);
-          for (const v of volumes) agent.link.destroyVolume(reservationRole(v), v.disk?.persistence?.id ?? '');
-          this.operationFinished(fw, agent, op, converted);
           break;
         }
         case 'LAUNCH': {
