@@ -50,16 +50,18 @@ const STATUS: Readonly<Record<string, number>> = {
 
 /**
  * The status of an error code: the table above, else by convention of the code's form, so that a new
- * module's codes map without touching this file: `invalid_*` / `*_invalid` → 400, `*_not_found` → 404,
- * `*_exists` / `*_conflict` / `*_busy` → 409, `*_unavailable` → 503; anything else is a 500.
+ * module's codes map without touching this file: a code with the word `invalid` (`invalid_x`, `x_invalid`,
+ * `x_invalid_request`) → 400, `*_not_found` → 404, `*_exists` / `*_conflict` / `*_busy` → 409,
+ * `*_unavailable` / `*_unreachable` / `*_timeout` (a backend such as the Kafka cluster cannot be reached:
+ * retry later) → 503; anything else is a 500.
  */
 export function statusOf(code: string): number {
   const known = STATUS[code];
   if (known !== undefined) return known;
-  if (/^invalid_|_invalid$/.test(code)) return 400;
+  if (/(^|_)invalid(_|$)/.test(code)) return 400;
   if (/_not_found$/.test(code)) return 404;
   if (/_(exists|conflict|busy)$/.test(code)) return 409;
-  if (/_unavailable$/.test(code)) return 503;
+  if (/_(unavailable|unreachable|timeout)$/.test(code)) return 503;
   return 500;
 }
 

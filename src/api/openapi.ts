@@ -39,6 +39,7 @@ export const TAGS: ReadonlyArray<{ name: string; description: string }> = [
   { name: 'status', description: 'Who leads, the Mesos connection, plans at a glance, endpoints' },
   { name: 'plans', description: 'Deploy, recovery and update plans: phases, steps, and their controls' },
   { name: 'apps', description: 'Kafka Streams (and other) apps: N instances of a command' },
+  { name: 'kafka', description: 'The Kafka cluster: brokers, endpoints, topics, the distribution served to agents' },
   { name: 'brokers', description: 'Kafka brokers' },
   { name: 'controllers', description: 'KRaft controllers' },
   { name: 'topics', description: 'Kafka topics' },

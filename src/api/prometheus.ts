@@ -15,6 +15,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { Labels, Metrics } from '../runtime/metrics.js';
 import { RUNTIME_METRICS } from '../runtime/metrics.js';
 import type { SchedulerService } from '../runtime/scheduler-service.js';
+import type { Plan, UnitView } from '../core/plans.js';
 
 const LATENCY_FAST = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
 const LATENCY_IO = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -45,6 +46,12 @@ const ZERO_COUNTERS = [
 
 const MESOS_STATES = ['subscribed', 'subscribing', 'waiting', 'idle', 'stopped', 'failed', 'not leading'] as const;
 
+interface Views {
+  units: UnitView[];
+  plans: Plan[];
+  mesosState: string;
+}
+
 function sanitizeName(s: string): string {
   return s.replace(/[^a-zA-Z0-9_:]/g, '_');
 }
@@ -55,6 +62,7 @@ export class PrometheusExporter {
   private readonly requests: Counter<'method' | 'route' | 'status'>;
   private readonly requestSeconds: Histogram<'method' | 'route'>;
   private readonly off: () => void;
+  private cached: { at: number; value: Promise<Views> } | undefined;
 
   constructor(
     private readonly runtime: Metrics,
@@ -109,10 +117,26 @@ export class PrometheusExporter {
     else h.observe(labels, value);
   }
 
+  /** The views one scrape reads, computed once per scrape (several gauges use them; each view is O(units)). */
+  private views(): Promise<Views> {
+    if (this.cached !== undefined) return this.cached.value;
+    const now = Date.now();
+    const value = (async (): Promise<Views> => {
+      const [units, plans, status] = await Promise.all([
+        this.service.units().catch(() => undefined),
+        this.service.plans().catch(() => undefined),
+        this.service.status().catch(() => undefined),
+      ]);
+      return { units: units?.units ?? [], plans: plans?.plans ?? [], mesosState: status?.mesos.state ?? 'unknown' };
+    })();
+    this.cached = { at: now, value };
+    return value;
+  }
+
   /** Gauges computed from the scheduler's views when Prometheus scrapes. */
   private scrapeGauges(): void {
     const registers = [this.registry];
-    const service = this.service;
+    const views = (): Promise<Views> => this.views();
     // Each collect() reads the views once per scrape; a failed read (ZooKeeper down on a standby) leaves
     // the gauges empty rather than failing the whole scrape.
     new Gauge({
@@ -122,8 +146,7 @@ export class PrometheusExporter {
       registers,
       async collect() {
         this.reset();
-        const units = await service.units().catch(() => undefined);
-        for (const u of units?.units ?? []) if (u.task !== undefined) this.inc({ state: u.task.state });
+        for (const u of (await views()).units) if (u.task !== undefined) this.inc({ state: u.task.state });
       },
     });
     new Gauge({
@@ -133,8 +156,7 @@ export class PrometheusExporter {
       registers,
       async collect() {
         this.reset();
-        const units = await service.units().catch(() => undefined);
-        for (const u of units?.units ?? []) this.inc({ state: u.state, kind: u.kind });
+        for (const u of (await views()).units) this.inc({ state: u.state, kind: u.kind });
       },
     });
     new Gauge({
@@ -144,8 +166,7 @@ export class PrometheusExporter {
       registers,
       async collect() {
         this.reset();
-        const plans = await service.plans().catch(() => undefined);
-        for (const p of plans?.plans ?? []) {
+        for (const p of (await views()).plans) {
           for (const s of p.phases.flatMap((ph) => ph.steps)) this.inc({ plan: p.name, status: s.status });
         }
       },
@@ -157,8 +178,7 @@ export class PrometheusExporter {
       registers,
       async collect() {
         this.reset();
-        const plans = await service.plans().catch(() => undefined);
-        for (const p of plans?.plans ?? []) {
+        for (const p of (await views()).plans) {
           const steps = p.phases.flatMap((ph) => ph.steps);
           this.set({ plan: p.name }, steps.length === 0 ? 1 : steps.filter((s) => s.status === 'COMPLETE').length / steps.length);
         }
@@ -171,8 +191,7 @@ export class PrometheusExporter {
       registers,
       async collect() {
         this.reset();
-        const plans = await service.plans().catch(() => undefined);
-        for (const p of plans?.plans ?? []) this.set({ plan: p.name }, p.paused ? 1 : 0);
+        for (const p of (await views()).plans) this.set({ plan: p.name }, p.paused ? 1 : 0);
       },
     });
     new Gauge({
@@ -182,8 +201,7 @@ export class PrometheusExporter {
       registers,
       async collect() {
         this.reset();
-        const status = await service.status().catch(() => undefined);
-        const state = status?.mesos.state ?? 'unknown';
+        const state = (await views()).mesosState;
         for (const s of MESOS_STATES) this.set({ state: s }, s === state ? 1 : 0);
         if (!(MESOS_STATES as readonly string[]).includes(state)) this.set({ state }, 1);
       },
@@ -214,6 +232,7 @@ export class PrometheusExporter {
   }
 
   async render(): Promise<string> {
+    this.cached = undefined;
     const fromLibrary = await this.registry.metrics();
     return `${this.runtimeCountersAndGauges()}\n${fromLibrary}`;
   }

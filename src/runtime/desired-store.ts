@@ -4,6 +4,7 @@
  *
  *   /desired                   (empty)
  *   /desired/apps/<name>       one AppRecord: {spec, removing, createdAt, updatedAt}
+ *   /desired/kafka             the Kafka cluster (src/runtime/kafka-desired.ts)
  *
  * Writes go through the leader's FencedStateStore, so only the leader changes it. The core consumes a
  * prepared `DesiredState`, rebuilt here only when an app changes or the set of stored units shrinks
@@ -13,6 +14,7 @@ import { prepareDesired, type DesiredState } from '../model/desired.js';
 import type { StateStore, Versioned } from '../state/state-store.js';
 import { KmfError } from '../util/errors.js';
 import { appsDesiredInput, type AppRecord } from './apps.js';
+import { kafkaDesiredInput, KAFKA_PATH, type KafkaClusterRecord, type KafkaRuntimeOptions } from './kafka-desired.js';
 import { encodeJson } from './state-codec.js';
 
 export const DESIRED_ROOT = '/desired';
@@ -56,7 +58,20 @@ export class DesiredStore {
     /** The fenced store. */
     private readonly store: StateStore,
     private readonly records: Map<string, AppRecord>,
+    private kafkaRecord: KafkaClusterRecord | undefined = undefined,
+    private readonly kafkaOptions: KafkaRuntimeOptions | undefined = undefined,
   ) {}
+
+  get kafka(): KafkaClusterRecord | undefined {
+    return this.kafkaRecord;
+  }
+
+  /** Writes the Kafka cluster record (fenced), then updates the in-memory view. */
+  async putKafka(rec: KafkaClusterRecord): Promise<void> {
+    await this.store.put(KAFKA_PATH, encodeJson(rec), 'any');
+    this.kafkaRecord = rec;
+    this.cached = undefined;
+  }
 
   get apps(): ReadonlyMap<string, AppRecord> {
     return this.records;
@@ -104,7 +119,11 @@ export class DesiredStore {
       }
       if (!stale) return this.cached;
     }
-    const input = appsDesiredInput(this.records, storedUnits.keys());
+    // Kafka units first: the stored units they describe are not the apps' to remove as orphans.
+    const kafka = kafkaDesiredInput(this.kafkaRecord, this.kafkaOptions);
+    const kafkaNames = new Set(kafka.units.map((u) => u.name));
+    const apps = appsDesiredInput(this.records, [...storedUnits.keys()].filter((u) => !kafkaNames.has(u)));
+    const input = { units: [...kafka.units, ...apps.units], phases: [...(kafka.phases ?? []), ...(apps.phases ?? [])] };
     const covered = new Set(input.units.filter((u) => u.goal !== 'running').map((u) => u.name));
     this.cached = prepareDesired(input);
     this.cachedUnits = covered;

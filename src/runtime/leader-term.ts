@@ -32,6 +32,8 @@ import type { Logger } from '../util/log.js';
 import { ActionExecutor } from './action-executor.js';
 import { parseAppUnit, type AppRecord } from './apps.js';
 import { DesiredStore, loadApps } from './desired-store.js';
+import { loadKafkaRecord, type KafkaClusterRecord, type KafkaRuntimeOptions } from './kafka-desired.js';
+import { KafkaReadinessLoop } from './kafka-readiness-loop.js';
 import { SerialQueue } from './event-queue.js';
 import type { DriverFactory, MesosDriver } from './mesos-driver.js';
 import { RUNTIME_METRICS, type Metrics } from './metrics.js';
@@ -50,6 +52,8 @@ export interface LeaderTermOptions {
   logger: Logger;
   metrics: Metrics;
   timeline: Timeline;
+  /** Kafka support (tarball URL, distribution): without it a stored Kafka cluster is not run. */
+  kafka?: KafkaRuntimeOptions;
   rng?: Rng;
   clock?: () => number;
   /** The term cannot go on (a fenced or failed state write): the owner stops it. */
@@ -98,6 +102,7 @@ export class LeaderTerm {
   private lastConnection: ConnectionChange['type'] | undefined;
   private lastDisconnect: string | undefined;
   private readonly offs: Array<() => void> = [];
+  private kafkaLoop: KafkaReadinessLoop | undefined;
 
   constructor(private readonly opts: LeaderTermOptions) {
     this.epoch = opts.epoch;
@@ -121,11 +126,16 @@ export class LeaderTerm {
   async start(): Promise<void> {
     const started = performance.now();
     const { store } = this.opts;
-    const [stateTree, frameworkNode, apps] = await Promise.all([store.readTree(STATE_ROOT), store.get(FRAMEWORK_ID_PATH), loadApps(store)]);
+    const [stateTree, frameworkNode, apps, kafka] = await Promise.all([
+      store.readTree(STATE_ROOT),
+      store.get(FRAMEWORK_ID_PATH),
+      loadApps(store),
+      loadKafkaRecord(store),
+    ]);
     const tree = new Map<string, Versioned>(stateTree);
     if (frameworkNode !== undefined) tree.set(FRAMEWORK_ID_PATH, frameworkNode);
     const decoded = decodeState(tree);
-    for (const p of [...decoded.problems, ...apps.problems]) this.log.warn('skipping unreadable state record', { problem: p });
+    for (const p of [...decoded.problems, ...apps.problems, ...(kafka.problem === undefined ? [] : [kafka.problem])]) this.log.warn('skipping unreadable state record', { problem: p });
     if (this.stopping) return;
     this.writer = new StateWriter({
       store,
@@ -134,7 +144,7 @@ export class LeaderTerm {
       metrics: this.metrics,
       stillLeading: () => this.stillLeading(),
     });
-    this.desiredStore = new DesiredStore(store, apps.apps);
+    this.desiredStore = new DesiredStore(store, apps.apps, kafka.record, this.opts.kafka);
     await this.writer.ensureLayout();
     await this.desiredStore.ensureLayout();
     this.core = new Core(this.rng, this.opts.coreConfig, decoded.stored);
@@ -168,6 +178,10 @@ export class LeaderTerm {
     driver.start();
     // Arm the timers the stored state implies (backoffs, permanent-failure clocks) even before Mesos answers.
     this.queue.push({ event: { type: 'tick' }, gen: this.gen });
+    if (this.opts.kafka !== undefined) {
+      this.kafkaLoop = new KafkaReadinessLoop(this, this.log.child({ component: 'kafka-readiness' }));
+      this.kafkaLoop.start();
+    }
   }
 
   /** Stops the term: no new work, the batch in progress finishes, the subscription closes without TEARDOWN. */
@@ -176,6 +190,7 @@ export class LeaderTerm {
     this.stopping = true;
     this.log.info('leadership term ending', { reason });
     this.timer.clear();
+    await this.kafkaLoop?.stop();
     await this.queue.close();
     for (const off of this.offs.splice(0)) off();
     if (this.driver !== undefined) {
@@ -214,6 +229,32 @@ export class LeaderTerm {
 
   apps(): ReadonlyMap<string, AppRecord> {
     return this.requireLoaded().desiredStore.apps;
+  }
+
+  /** The Kafka cluster record, if one was created. */
+  kafka(): KafkaClusterRecord | undefined {
+    return this.desiredStore?.kafka;
+  }
+
+  /** Whether the dynamic quorum has formed (persisted; read by the render hook at every launch). */
+  kafkaQuorumFormed(): boolean {
+    return this.desiredStore?.kafka?.quorumFormed === true;
+  }
+
+  /** Persists quorumFormed = true once (never reset). */
+  markKafkaQuorumFormed(): Promise<void> {
+    return this.mutateDesired(async (store) => {
+      const rec = store.kafka;
+      if (rec === undefined || rec.quorumFormed) return;
+      await store.putKafka({ ...rec, quorumFormed: true, updatedAt: new Date().toISOString() });
+      this.opts.timeline.add({ at: this.clock(), kind: 'desired', message: `kafka cluster ${rec.spec.name}: the metadata quorum has formed` });
+    });
+  }
+
+  /** External readiness of a task (units with readiness 'external'), decided in queue order. */
+  readiness(taskId: string, ready: boolean): void {
+    if (this.stopping) return;
+    this.queue.push({ event: { type: 'readiness', taskId, ready }, gen: this.gen });
   }
 
   plans(): Plan[] {

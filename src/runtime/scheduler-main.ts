@@ -10,6 +10,7 @@
  */
 import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { ApiAuthConfig } from '../api/auth.js';
 import { buildApiServer } from '../api/server.js';
@@ -19,7 +20,10 @@ import { FencedStateStore } from '../state/fenced-state-store.js';
 import { LeaderElection } from '../state/leader-election.js';
 import { parseZkStateSpec } from '../state/zk-config.js';
 import { ZooKeeperStateStore } from '../state/zookeeper-state-store.js';
+import { kafkaRenderHook, KAFKA_BROKER_KIND, KAFKA_CONTROLLER_KIND } from '../kafka/units.js';
 import { errorMessage, KmfError } from '../util/errors.js';
+import { readRuntimeManifest } from '../util/runtime-manifest.js';
+import type { KafkaRuntimeOptions } from './kafka-desired.js';
 import type { Logger } from '../util/log.js';
 import { schedulerClientFactory, type DriverFactory, type FrameworkSettings } from './mesos-driver.js';
 import { describeRuntimeMetrics, Metrics } from './metrics.js';
@@ -48,6 +52,16 @@ export interface SchedulerConfig {
   /** Replaces the Mesos client (benchmarks). */
   driverFactory?: DriverFactory;
   memberId?: string;
+  /**
+   * Runtime manifest with the Kafka distribution the scheduler serves to agents (default: the repository's
+   * .kmf/runtime/manifest.json or KMF_RUNTIME_MANIFEST; `false` runs without Kafka support).
+   */
+  kafkaManifest?: string | false;
+  /**
+   * Address Kafka listeners bind to (default 0.0.0.0). `{{host}}` binds to the agent's address, for agents
+   * that share one host but have addresses of their own (the sim's distinct loopback addresses).
+   */
+  kafkaBindHost?: string;
   /** Unrecoverable error (default: log, close the session, exit 1). */
   onFatal?: (err: unknown) => void;
 }
@@ -79,6 +93,38 @@ function readTls(tls: { certFile: string; keyFile: string }): { cert: Buffer; ke
     }
   };
   return { cert: read(tls.certFile, 'certificate'), key: read(tls.keyFile, 'key') };
+}
+
+/**
+ * Kafka support from the runtime manifest: the tarball is served at <advertised API>/artifacts/<file>.
+ * Without a manifest the scheduler still runs apps; Kafka requests answer kafka_unavailable.
+ */
+function kafkaOptions(cfg: SchedulerConfig, advertised: () => string, log: Logger): KafkaRuntimeOptions | undefined {
+  if (cfg.kafkaManifest === false) return undefined;
+  let manifest;
+  try {
+    manifest = readRuntimeManifest(cfg.kafkaManifest);
+  } catch (err) {
+    log.warn('no Kafka runtime manifest: Kafka clusters cannot be run', { error: errorMessage(err) });
+    return undefined;
+  }
+  const k = manifest.kafka;
+  const tarballName = `kafka-${k.version}.tgz`;
+  const role = cfg.framework.role;
+  return {
+    version: k.version,
+    // A persistent volume is reserved for a role: with "*" the data stays in the sandbox (docs/kafka.md).
+    volumes: role !== '*',
+    tarballName,
+    tarballPath: k.tarball,
+    unitOptions: () => ({
+      distribution: { topDir: k.topDir, serverStart: k.serverStart, storageTool: k.storageTool },
+      tarballUrl: `${advertised()}/artifacts/${tarballName}`,
+      javaHome: path.dirname(path.dirname(manifest.javaBin)),
+      ...(role === '*' ? {} : { role }),
+      ...(cfg.kafkaBindHost === undefined ? {} : { bindHost: cfg.kafkaBindHost }),
+    }),
+  };
 }
 
 export async function startScheduler(cfg: SchedulerConfig): Promise<SchedulerHandle> {
@@ -118,6 +164,12 @@ export async function startScheduler(cfg: SchedulerConfig): Promise<SchedulerHan
       ...(cfg.credential === undefined ? {} : { credential: cfg.credential }),
       ...(cfg.mesosCaFile === undefined ? {} : { tls: { caFile: cfg.mesosCaFile } }),
     });
+  const kafka = kafkaOptions(cfg, () => advertised.value, log);
+  // The render hook reads the persisted quorumFormed flag of whichever term leads (late-bound: the runtime
+  // is created below).
+  const holder: { runtime?: SchedulerRuntime } = {};
+  const quorumFormed = (): boolean => holder.runtime?.leaderTerm()?.kafkaQuorumFormed() ?? false;
+  const renderers = kafka === undefined ? {} : { renderers: { [KAFKA_BROKER_KIND]: kafkaRenderHook(quorumFormed), [KAFKA_CONTROLLER_KIND]: kafkaRenderHook(quorumFormed), ...cfg.coreConfig.renderers } };
   const runtime = new SchedulerRuntime({
     store,
     fenced,
@@ -126,12 +178,14 @@ export async function startScheduler(cfg: SchedulerConfig): Promise<SchedulerHan
       return advertised.value;
     },
     driverFactory,
-    coreConfig: { frameworkName: cfg.framework.name, role: cfg.framework.role, ...(cfg.framework.principal === undefined ? {} : { principal: cfg.framework.principal }), ...cfg.coreConfig },
+    coreConfig: { frameworkName: cfg.framework.name, role: cfg.framework.role, ...(cfg.framework.principal === undefined ? {} : { principal: cfg.framework.principal }), ...cfg.coreConfig, ...renderers },
+    ...(kafka === undefined ? {} : { kafka }),
     logger: log.child({ component: 'scheduler' }),
     metrics,
     timeline,
     onFatal: (err) => onFatal(err),
   });
+  holder.runtime = runtime;
   const service = new SchedulerService(runtime, cfg.framework.role);
   let api: FastifyInstance;
   try {

@@ -19,6 +19,7 @@ import type { StateStore } from '../state/state-store.js';
 import { KmfError, errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { LeaderTerm } from './leader-term.js';
+import type { KafkaRuntimeOptions } from './kafka-desired.js';
 import type { DriverFactory } from './mesos-driver.js';
 import { RUNTIME_METRICS, type Metrics } from './metrics.js';
 import type { Timeline } from './timeline.js';
@@ -47,6 +48,8 @@ export interface SchedulerRuntimeOptions {
   logger: Logger;
   metrics: Metrics;
   timeline: Timeline;
+  /** Kafka support (the tarball URL and distribution); without it a stored Kafka cluster is not run. */
+  kafka?: KafkaRuntimeOptions;
   /** Unrecoverable: the process should exit non-zero (its supervisor restarts it). */
   onFatal: (err: unknown) => void;
   /** Delay before a new term after a failed one (doubles up to 30 s). */
@@ -86,6 +89,10 @@ export class SchedulerRuntime {
 
   get coreConfig(): Partial<CoreConfig> {
     return this.opts.coreConfig;
+  }
+
+  get kafkaOptions(): KafkaRuntimeOptions | undefined {
+    return this.opts.kafka;
   }
 
   get timeline(): Timeline {
@@ -189,6 +196,7 @@ export class SchedulerRuntime {
       logger: this.log,
       metrics: this.opts.metrics,
       timeline: this.opts.timeline,
+      ...(this.opts.kafka === undefined ? {} : { kafka: this.opts.kafka }),
       ...(this.opts.clock === undefined ? {} : { clock: this.opts.clock }),
       onFailed: (why, err) => void this.transition(() => this.termFailed(term, why, err)),
       onFatal: (err) => this.opts.onFatal(err),

@@ -11,6 +11,7 @@ import type { Plan, UnitView } from '../core/plans.js';
 import { PLAN_NAMES, type PlanName } from '../core/state.js';
 import { KmfError } from '../util/errors.js';
 import { appUnitName, parseAppUnit, validateApp, MAX_INSTANCES, type AppRecord, type AppSpec } from './apps.js';
+import { KafkaService } from './kafka-service.js';
 import type { LeaderTerm } from './leader-term.js';
 import type { SchedulerRuntime } from './scheduler-runtime.js';
 import { SnapshotCache } from './state-snapshot.js';
@@ -101,6 +102,8 @@ function appStatus(rec: AppRecord, instances: readonly InstanceView[]): AppStatu
 
 export class SchedulerService {
   private readonly snapshots: SnapshotCache;
+  /** The Kafka cluster: brokers, endpoints, topics, the served tarball. */
+  readonly kafka: KafkaService;
 
   constructor(
     private readonly runtime: SchedulerRuntime,
@@ -108,6 +111,7 @@ export class SchedulerService {
     opts: { snapshotTtlMs?: number } = {},
   ) {
     this.snapshots = new SnapshotCache(runtime.store, runtime.coreConfig, opts.snapshotTtlMs ?? 2_000);
+    this.kafka = new KafkaService(runtime);
   }
 
   // ---- reads -------------------------------------------------------------------------------------
@@ -333,6 +337,16 @@ export class SchedulerService {
     const term = await this.leader();
     await term.intent({ kind: 'forceComplete', plan, unit });
     return (await this.plan(plan)).plan;
+  }
+
+  /**
+   * Force-completes several steps of a plan, one intent each in queue order, without building plan views
+   * in between (an abort of a large plan). Resolves when every intent was decided.
+   */
+  async forceCompleteAll(name: string, units: readonly string[]): Promise<void> {
+    const plan = parsePlanName(name);
+    const term = await this.leader();
+    for (const unit of units) await term.intent({ kind: 'forceComplete', plan, unit });
   }
 
   private requireInstance(term: LeaderTerm, name: string, index: number): void {

@@ -32,7 +32,10 @@ const master = (await sim.waitForLine(/^http:\/\/\S+$/, 60_000)).trim();
 const scheduler = spawnManaged({
   name: 'kmf-scheduler',
   command: process.execPath,
-  args: [kmf, 'scheduler', '--master', master, '--zk', `${zk.connectString}${chroot('fuzz')}`, '--api', '127.0.0.1:0', '--framework-name', 'kmf-fuzz', '--role', 'kmf'],
+  args: [kmf, 'scheduler', '--master', master, '--zk', `${zk.connectString}${chroot('fuzz')}`, '--api', '127.0.0.1:0', '--framework-name', 'kmf-fuzz', '--role', 'kmf',
+    // The fuzzer deploys apps of up to 10,000 instances each: on a small shared machine decisions get slow,
+    // and a 10 s ZooKeeper session would expire under that load (a failover, then 503s, is not what is tested).
+    '--zk-session-timeout', '30'],
   env: { ...process.env, KMF_API_TOKEN: admin, KMF_API_READ_TOKEN: read, KMF_LOG_LEVEL: 'warn' },
   cwd: ROOT,
   logFile: path.join(dir, 'scheduler.log'),

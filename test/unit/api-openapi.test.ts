@@ -116,7 +116,7 @@ describe('OpenAPI document', () => {
     assert.equal(await check('POST', '/api/v1/plans/deploy/pause', '/api/v1/plans/{name}/pause'), 200);
     assert.equal(await check('POST', '/api/v1/plans/deploy/resume', '/api/v1/plans/{name}/resume'), 200);
     assert.equal(await check('POST', '/api/v1/plans/deploy/force-complete', '/api/v1/plans/{name}/force-complete', { unit: 'app-docs/0' }), 200);
-    assert.equal(await check('POST', '/api/v1/plans/update/abort', '/api/v1/plans/{name}/abort'), 200);
+    assert.equal(await check('POST', '/api/v1/plans/update/abort', '/api/v1/plans/{name}/abort'), 202);
     assert.equal(await check('GET', '/api/v1/events?limit=5', '/api/v1/events'), 200);
     assert.equal(await check('GET', '/api/v1/timeline?limit=5', '/api/v1/timeline'), 200);
     assert.equal(await check('GET', '/ready', '/ready'), 503);

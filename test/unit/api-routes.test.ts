@@ -72,6 +72,15 @@ function bodySchema(op: Json): { required: string[]; properties: Json } | undefi
   return s === undefined ? undefined : { required: s.required ?? [], properties: s.properties ?? {} };
 }
 
+async function waitForEvent(re: RegExp): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    const entries = (await call('GET', '/api/v1/events?kind=operator&limit=1000')).body['entries'] as Array<{ message: string }>;
+    if (entries.some((e) => re.test(e.message))) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.fail(`no operator event matching ${re}`);
+}
+
 /** Launches what the core wants on one big offer and reports every launched task RUNNING. */
 async function runEverything(): Promise<string[]> {
   const term = f.term();
@@ -150,7 +159,8 @@ describe('bad input on every route: 4xx, a message, nothing changed', () => {
 
   test('unknown and malformed ids are 404 with the name in the message', async () => {
     const before = await f.snapshot();
-    for (const o of ops().filter((x) => x.path.includes('{'))) {
+    // Apps and plans (the Kafka resources answer from the cluster: test/integration/kafka-cluster.test.ts).
+    for (const o of ops().filter((x) => x.path.includes('{') && /^\/api\/v1\/(apps|plans)\//.test(x.path))) {
       const payload = o.path.endsWith('/scale') ? { instances: 1 } : o.path.endsWith('/force-complete') ? { unit: 'app-web/0' } : o.method === 'PUT' ? { cpus: 1, mem: 1, command: 'x' } : undefined;
       const missingApp = o.url.replace('/apps/web', '/apps/no-such-app').replace('/plans/deploy', '/plans/no-such-plan');
       const b = assertError(await call(o.method, missingApp, payload), 404, 'not_found');
@@ -219,13 +229,34 @@ describe('state-changing routes', () => {
     assert.equal(forced.status, 200);
     assert.equal((forced.body['app'] as { spec: { mem: number } }).spec.mem, 64);
 
-    // Abort gives up the roll: the remaining steps complete without restarting anything more.
+    // Abort gives up the roll: the remaining steps complete (in the background) without restarting anything more.
+    const kills = f.driver.callsOf('KILL').length;
     const aborted = await call('POST', '/api/v1/plans/update/abort');
-    assert.equal(aborted.status, 200);
-    assert.ok((aborted.body['aborted'] as string[]).length > 0);
-    assert.equal((aborted.body['plan'] as { paused: boolean }).paused, false, 'abort leaves the plan as it found it');
-    const ev = await call('GET', '/api/v1/events?kind=operator&newest=true&limit=1');
-    assert.match(((ev.body['entries'] as Array<{ message: string }>)[0]?.message ?? ''), /aborted the update plan: gave up app-web/);
+    assert.equal(aborted.status, 202);
+    const given = aborted.body['aborting'] as string[];
+    assert.ok(given.length > 0 && given.every((u) => u.startsWith('app-web/')), JSON.stringify(given));
+    await waitForEvent(/^abort of the update plan done: \d+ step\(s\) given up$/);
+    const plan = (await call('GET', '/api/v1/plans/update')).body['plan'] as { status: string; paused: boolean };
+    assert.equal(plan.status, 'COMPLETE');
+    assert.equal(plan.paused, false, 'abort leaves the plan as it found it');
+    assert.equal(f.driver.callsOf('KILL').length, kills, 'nothing more was restarted');
+    const ev = (await call('GET', '/api/v1/events?kind=operator&who=admin&newest=true&limit=2')).body['entries'] as Array<{ message: string }>;
+    assert.match(ev[0]?.message ?? '', /^aborting the update plan: giving up app-web\//);
+    // Nothing left to give up: still an answer, and no background work.
+    assert.equal((await call('POST', '/api/v1/plans/update/abort')).status, 202);
+  });
+
+  test('a second abort while one runs is 409', async () => {
+    assert.equal((await call('POST', '/api/v1/apps', { name: 'many', instances: 300, cpus: 0.001, mem: 1, command: 'sleep 1000' })).status, 201);
+    await f.term().idle();
+    const first = await call('POST', '/api/v1/plans/deploy/abort');
+    assert.equal(first.status, 202);
+    assert.ok((first.body['aborting'] as string[]).length >= 300);
+    const second = assertError(await call('POST', '/api/v1/plans/deploy/abort'), 409, 'conflict');
+    assert.match(second.message, /still running/);
+    await waitForEvent(/^abort of the deploy plan done/);
+    assert.equal(((await call('GET', '/api/v1/plans/deploy')).body['plan'] as { status: string }).status, 'COMPLETE');
+    assert.ok([202, 204].includes((await call('DELETE', '/api/v1/apps/many')).status));
   });
 
   test('removing: further changes are 409 app_removing', async () => {

@@ -3,12 +3,15 @@
  */
 import type { ApiRoute } from '../route.js';
 import { appRoutes } from './apps.js';
+import { artifactRoutes } from './artifacts.js';
+import { brokerRoutes } from './brokers.js';
 import type { ApiDeps } from './context.js';
 import { eventRoutes } from './events.js';
 import { probeRoutes } from './health.js';
 import { planRoutes } from './plans.js';
 import { statusRoutes } from './status.js';
+import { topicRoutes } from './topics.js';
 
 export function allRoutes(deps: ApiDeps): ApiRoute[] {
-  return [...probeRoutes(deps), ...statusRoutes(deps), ...planRoutes(deps), ...appRoutes(deps), ...eventRoutes(deps)];
+  return [...probeRoutes(deps), ...statusRoutes(deps), ...planRoutes(deps), ...appRoutes(deps), ...eventRoutes(deps), ...brokerRoutes(deps), ...topicRoutes(deps), ...artifactRoutes(deps)];
 }

@@ -2,13 +2,17 @@
  * Plans (deploy, recovery, update) with their phases and steps; each step's status and reason say what
  * the scheduler waits for. Controls: pause, resume, abort, force-complete one step.
  *
- * Abort gives up the unfinished steps of a plan at once (each is force-completed, see docs/core.md):
- * for the update plan, units not rolled yet keep their running task and take the new spec the next time
- * they start; for recovery, the failure episodes end (backoff reset); for deploy, the deploy gates open.
- * The plan is paused first, so nothing new starts while the steps are being completed, and resumed after.
+ * Abort gives up the unfinished steps of a plan (each is force-completed, see docs/core.md): for the
+ * update plan, units not rolled yet keep their running task and take the new spec the next time they
+ * start; for recovery, the failure episodes end (backoff reset); for deploy, the deploy gates open. The
+ * plan is paused first, so nothing new starts while the steps are being completed, and resumed after.
+ * Each step is one decision of the scheduler, so a plan of thousands of steps takes a while: the abort
+ * answers 202 at once and finishes in the background (a second abort of the same plan meanwhile is 409);
+ * `kmf plan abort NAME --wait` follows it.
  */
 import { z } from 'zod';
 import type { Plan } from '../../core/plans.js';
+import { errorMessage, KmfError } from '../../util/errors.js';
 import { defineRoute, type ApiRoute } from '../route.js';
 import { PLAN_NAME, PlanSchema, SourceSchema } from '../schemas.js';
 import type { ApiDeps } from './context.js';
@@ -25,6 +29,8 @@ function unfinished(plan: Plan): string[] {
 
 export function planRoutes({ service }: ApiDeps): ApiRoute[] {
   const tags = ['plans'];
+  /** Aborts running in the background, by plan. */
+  const aborting = new Map<string, Promise<void>>();
   return [
     defineRoute({
       method: 'GET',
@@ -76,26 +82,43 @@ export function planRoutes({ service }: ApiDeps): ApiRoute[] {
       operationId: 'abortPlan',
       summary: 'Abort a plan: give up every unfinished step',
       description:
-        'Every unfinished step is force-completed. update: units not rolled yet keep their running task (they take the new spec when they next start); ' +
-        'recovery: failure episodes end and backoffs reset; deploy: units count as deployed (deploy gates open).',
+        'Every unfinished step is force-completed, in the background (202; GET the plan to follow it). update: units not rolled yet keep their running task ' +
+        '(they take the new spec when they next start); recovery: failure episodes end and backoffs reset; deploy: units count as deployed (deploy gates open). ' +
+        '409 while an abort of the same plan is still running.',
       tags,
       access: 'admin',
       params: PlanParams,
-      responses: { 200: { description: 'The plan after the abort', schema: z.looseObject({ plan: PlanSchema, aborted: z.array(z.string()) }) } },
-      handler: async ({ params }) => {
+      errors: [409],
+      responses: { 202: { description: 'The abort started; `aborting` lists the steps given up', schema: z.looseObject({ accepted: z.literal(true), plan: PlanSchema, aborting: z.array(z.string()) }) } },
+      handler: async ({ params, caller }) => {
+        if (aborting.has(params.name)) {
+          throw new KmfError('conflict', `an abort of the ${params.name} plan is still running; follow it with GET /api/v1/plans/${params.name}`, { details: { plan: params.name } });
+        }
         const { plan } = await service.plan(params.name);
         const steps = unfinished(plan);
-        const wasPaused = plan.paused;
-        if (steps.length > 0 && !wasPaused) await service.pausePlan(params.name);
-        try {
-          for (const unit of steps) await service.forceComplete(params.name, unit);
-        } finally {
-          if (steps.length > 0 && !wasPaused) await service.resumePlan(params.name);
+        if (steps.length > 0) {
+          const pausedByUs = !plan.paused;
+          if (pausedByUs) await service.pausePlan(params.name);
+          const who = caller?.name ?? 'anonymous';
+          const work = (async (): Promise<void> => {
+            try {
+              await service.forceCompleteAll(params.name, steps);
+              service.recordOperatorAction(who, `abort of the ${params.name} plan done: ${steps.length} step(s) given up`);
+            } catch (err) {
+              service.recordOperatorAction(who, `abort of the ${params.name} plan stopped: ${errorMessage(err)}`);
+            } finally {
+              if (pausedByUs) await service.resumePlan(params.name).catch(() => undefined);
+              aborting.delete(params.name);
+            }
+          })();
+          aborting.set(params.name, work);
         }
         const after = await service.plan(params.name);
+        const list = steps.length > 10 ? `${steps.slice(0, 10).join(', ')} and ${steps.length - 10} more` : steps.join(', ');
         return {
-          body: { plan: after.plan, aborted: steps },
-          audit: steps.length === 0 ? `aborted the ${params.name} plan (nothing was left to do)` : `aborted the ${params.name} plan: gave up ${steps.join(', ')}`,
+          status: 202,
+          body: { accepted: true, plan: after.plan, aborting: steps },
+          audit: steps.length === 0 ? `aborted the ${params.name} plan (nothing was left to do)` : `aborting the ${params.name} plan: giving up ${list}`,
         };
       },
     }),

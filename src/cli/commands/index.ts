@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { register as registerApp } from './app.js';
 import { register as registerEvents } from './events.js';
+import { register as registerKafka } from './kafka.js';
 import { register as registerMesosSim } from './mesos-sim.js';
 import { register as registerPlan } from './plan.js';
 import { register as registerScheduler } from './scheduler.js';
@@ -15,5 +16,6 @@ export function registerCommands(_program: Command): void {
   registerStatus(_program);
   registerPlan(_program);
   registerApp(_program);
+  registerKafka(_program);
   registerEvents(_program);
 }

@@ -28,18 +28,14 @@ interface WaitFlags extends ApiFlags {
   waitTimeout: number;
 }
 
-function control(program: Command, verb: 'pause' | 'resume' | 'abort', description: string): void {
-  apiOptions(program.command(`${verb} <name>`).description(description).argument('<name>', 'deploy, recovery or update', planName))
-    .action(async (name: string, flags: ApiFlags) =>
-      runVerb(flags, async (api) => {
-        const r = await api.post<{ plan: Plan; aborted?: string[] }>(`/api/v1/plans/${name}/${verb}`);
-        if (flags.json === true) printJson(r);
-        else {
-          if (r.aborted !== undefined) print(r.aborted.length === 0 ? 'nothing was left to do' : `gave up: ${r.aborted.join(', ')}`);
-          print(renderPlan(r.plan));
-        }
-      }),
-    );
+function control(program: Command, verb: 'pause' | 'resume', description: string): void {
+  apiOptions(program.command(verb).description(description).argument('<name>', 'deploy, recovery or update', planName)).action(async (name: string, flags: ApiFlags) =>
+    runVerb(flags, async (api) => {
+      const r = await api.post<{ plan: Plan }>(`/api/v1/plans/${name}/${verb}`);
+      if (flags.json === true) printJson(r);
+      else print(renderPlan(r.plan));
+    }),
+  );
 }
 
 export function register(program: Command): void {
@@ -77,7 +73,24 @@ export function register(program: Command): void {
 
   control(plan, 'pause', 'pause a plan: steps not started yet wait');
   control(plan, 'resume', 'resume a paused plan');
-  control(plan, 'abort', 'give up every unfinished step of a plan (update: units not rolled keep their task)');
+  apiOptions(
+    plan
+      .command('abort')
+      .description('give up every unfinished step of a plan (update: units not rolled keep their task); runs in the background, --wait follows it')
+      .argument('<name>', 'deploy, recovery or update', planName)
+      .option('--wait', 'wait until the plan is COMPLETE')
+      .option('--wait-timeout <s>', 'give up waiting after this many seconds (exit 7)', positiveSeconds, 600),
+  ).action(async (name: string, flags: WaitFlags) =>
+    runVerb(flags, async (api) => {
+      const r = await api.post<{ plan: Plan; aborting: string[] }>(`/api/v1/plans/${name}/abort`);
+      const result = flags.wait === true && r.aborting.length > 0 ? await waitForPlan(api, name, { timeoutMs: flags.waitTimeout * 1000, quiet: flags.json === true }) : r.plan;
+      if (flags.json === true) printJson({ plan: result, aborting: r.aborting });
+      else {
+        print(r.aborting.length === 0 ? 'nothing was left to do' : `giving up ${r.aborting.length} step(s): ${r.aborting.slice(0, 10).join(', ')}${r.aborting.length > 10 ? ' …' : ''}`);
+        print(renderPlan(result));
+      }
+    }),
+  );
 
   apiOptions(
     plan

@@ -43,6 +43,7 @@ interface SchedulerFlags {
   apiTokensFile?: string;
   apiTlsCert?: string;
   apiTlsKey?: string;
+  kafkaBindHost?: string;
 }
 
 function seconds(min: number) {
@@ -153,6 +154,7 @@ export function register(program: Command): void {
     .addOption(opt('--api-tokens-file <path>', 'admin API tokens, one "ROLE NAME TOKEN" per line (ROLE admin or read); besides KMF_API_TOKEN / KMF_API_READ_TOKEN', 'KMF_API_TOKENS_FILE'))
     .addOption(opt('--api-tls-cert <path>', 'serve the admin API over HTTPS with this certificate chain (PEM; needs --api-tls-key)', 'KMF_API_TLS_CERT'))
     .addOption(opt('--api-tls-key <path>', 'private key (PEM) of --api-tls-cert', 'KMF_API_TLS_KEY'))
+    .addOption(opt('--kafka-bind-host <host>', 'address Kafka listeners bind to (default 0.0.0.0; "{{host}}" = the agent\'s address, for agents sharing one host)', 'KMF_KAFKA_BIND_HOST'))
     .action(async (flags: SchedulerFlags, cmd: Command) => {
       const logger = createLogger({ component: 'kmf-scheduler' });
       let auth: ApiAuthConfig;
@@ -207,6 +209,7 @@ export function register(program: Command): void {
         ...(flags.apiTlsCert === undefined || flags.apiTlsKey === undefined ? {} : { apiTls: { certFile: flags.apiTlsCert, keyFile: flags.apiTlsKey } }),
         ...(credential === undefined ? {} : { credential }),
         ...(flags.mesosCaFile === undefined ? {} : { mesosCaFile: flags.mesosCaFile }),
+        ...(flags.kafkaBindHost === undefined ? {} : { kafkaBindHost: flags.kafkaBindHost }),
       };
       const handle = await startScheduler(config);
       process.stdout.write(`kmf scheduler api ${handle.apiUrl}\n`);
