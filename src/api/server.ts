@@ -8,7 +8,7 @@
  * Every response carries `X-Kmf-Role` (leader, follower …) so that a caller can tell who answered.
  * TLS: pass `https: {cert, key}` (PEM). Secrets are never logged: not the Authorization header, not bodies.
  */
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Metrics } from '../runtime/metrics.js';
 import type { SchedulerService } from '../runtime/scheduler-service.js';
 import type { Logger } from '../util/log.js';
@@ -21,6 +21,7 @@ import type { ApiDeps } from './routes/context.js';
 import { allRoutes } from './routes/index.js';
 
 export const API_VERSION = '0.1.0';
+const MAX_PARAM_LENGTH = 1000;
 /** Request bodies are small JSON documents (an app spec is well under 4 KiB). */
 export const DEFAULT_BODY_LIMIT = 64 * 1024;
 
@@ -41,6 +42,14 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     operationId?: string;
   }
+}
+
+function frameworkError(err: FastifyError, reply: FastifyReply): void {
+  const tooLong = err.code === 'FST_ERR_MAX_PARAM_LENGTH';
+  void reply.code(tooLong ? 404 : 400).send({
+    error: tooLong ? 'not_found' : 'bad_request',
+    message: tooLong ? `no such resource: a path parameter is longer than ${MAX_PARAM_LENGTH} characters` : 'the URL is not valid (a malformed %-escape?)',
+  });
 }
 
 function register(app: FastifyInstance, route: ApiRoute, service: SchedulerService): void {
@@ -79,8 +88,10 @@ export async function buildApi(opts: ApiServerOptions): Promise<ApiServer> {
     bodyLimit,
     return503OnClosing: true,
     exposeHeadRoutes: false,
-    // Parameters are short; a huge URL is an attack or a bug.
-    routerOptions: { maxParamLength: 300 },
+    // Parameters are short (the longest, a topic name, is 249 characters); a huge one names nothing.
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // Errors the router finds before any route or hook runs, in the API's shape too.
+    frameworkErrors: (err, _req, reply) => frameworkError(err, reply as FastifyReply),
     ...(opts.https === undefined ? {} : { https: { cert: opts.https.cert, key: opts.https.key } }),
   });
   const log = opts.logger;

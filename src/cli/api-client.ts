@@ -1,7 +1,7 @@
 /**
  * The `kmf` operator verbs' client of the admin API (undici). JSON in and out; an answer >= 400 becomes an
  * ApiError carrying the API's `{error, message, details}`; a standby's 307 is followed to the leader (same
- * method and body, a few hops at most); a connection that cannot be made is an ApiError `unavailable`.
+ * method and body, a few hops at most), and the command's later requests go to the leader directly; a connection that cannot be made is an ApiError `unavailable`.
  * The token goes only in the Authorization header and is never printed.
  */
 import fs from 'node:fs';
@@ -36,7 +36,8 @@ type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 const MAX_REDIRECTS = 3;
 
 export class ApiClient {
-  private readonly base: URL;
+  /** Where requests go: --api, then the leader once a standby has redirected us there. */
+  private base: URL;
   private readonly dispatcher: Dispatcher | undefined;
   private readonly timeoutMs: number;
 
@@ -127,8 +128,10 @@ export class ApiClient {
         throw new ApiError(0, 'unavailable', `cannot reach the kmf API at ${url.origin}: ${errorMessage(err)} (check --api / KMF_API_URL)`);
       }
       if (status === 307 && location !== undefined && hop < MAX_REDIRECTS) {
-        // A standby names the leader: resend the same request there.
+        // A standby names the leader: resend the same request there, and send the rest of this command's
+        // requests there too (a standby's reads lag the leader's: a --wait must see what the change did).
         url = new URL(location, url);
+        this.base = new URL(url.origin);
         continue;
       }
       if (status >= 300) throw this.error(status, text, method, url);

@@ -8,7 +8,7 @@ import type { UnitView } from '../core/plans.js';
 import { KafkaAdmin } from '../kafka/admin.js';
 import { bootstrapServers, type BrokerPlacement } from '../kafka/bootstrap.js';
 import { addBrokers, clusterIssues, clusterNodes, createClusterSpec, type NodeResources } from '../kafka/cluster-model.js';
-import { createTopic, deleteTopic, describeTopic, listTopics, type TopicDescription, type TopicSpec } from '../kafka/topics.js';
+import { addPartitions, createTopic, deleteTopic, describeTopic, listTopics, updateTopicConfigs, type TopicDescription, type TopicSpec } from '../kafka/topics.js';
 import { kafkaUnitName } from '../kafka/units.js';
 import { KmfError } from '../util/errors.js';
 import { loadKafkaRecord, type KafkaClusterRecord } from './kafka-desired.js';
@@ -193,6 +193,22 @@ export class KafkaService {
 
   deleteTopic(name: string): Promise<void> {
     return this.withAdmin((a) => deleteTopic(a, name));
+  }
+
+  /** Grows a topic to `totalPartitions` (Kafka cannot shrink one). */
+  addPartitions(name: string, totalPartitions: number): Promise<TopicDescription> {
+    return this.withAdmin(async (a) => {
+      await addPartitions(a, name, totalPartitions);
+      return describeTopic(a, name);
+    });
+  }
+
+  /** Sets (string) or removes (null) topic configs; the topic's other overrides are kept. */
+  updateTopicConfigs(name: string, changes: Record<string, string | null>): Promise<TopicDescription> {
+    return this.withAdmin(async (a) => {
+      await updateTopicConfigs(a, name, changes);
+      return describeTopic(a, name);
+    });
   }
 
   /** The Kafka tarball, if `file` names it (`kafka-<version>.tgz`). */

@@ -291,6 +291,14 @@ export class LeaderTerm {
     });
   }
 
+  /** Several intents applied in order, then one decision (e.g. an abort that completes many steps). */
+  intents(intents: readonly OperatorIntent[]): Promise<void> {
+    return this.queue.run(async () => {
+      this.requireLoaded();
+      await this.safeBatch(intents.map((intent) => ({ event: { type: 'intent', intent }, gen: this.gen })));
+    });
+  }
+
   /** Resolves when every queued event has been handled (tests). */
   idle(): Promise<void> {
     return this.queue.idle();

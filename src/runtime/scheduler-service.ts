@@ -340,13 +340,15 @@ export class SchedulerService {
   }
 
   /**
-   * Force-completes several steps of a plan, one intent each in queue order, without building plan views
-   * in between (an abort of a large plan). Resolves when every intent was decided.
+   * Force-completes several steps of a plan (an abort): the intents go in chunks, each chunk one decision,
+   * and other events get their turn between chunks. Resolves when every intent was decided.
    */
   async forceCompleteAll(name: string, units: readonly string[]): Promise<void> {
     const plan = parsePlanName(name);
     const term = await this.leader();
-    for (const unit of units) await term.intent({ kind: 'forceComplete', plan, unit });
+    for (let i = 0; i < units.length; i += 200) {
+      await term.intents(units.slice(i, i + 200).map((unit) => ({ kind: 'forceComplete' as const, plan, unit })));
+    }
   }
 
   private requireInstance(term: LeaderTerm, name: string, index: number): void {

@@ -15,6 +15,8 @@ import { startZooKeeper, type ZooKeeperServer } from '../helpers/zookeeper.js';
 let zk: ZooKeeperServer;
 let sim: ManagedProcess;
 let sched: SchedulerProcess;
+let zkSpec: string;
+let masterOfSim: string;
 
 interface Run {
   code: number;
@@ -66,7 +68,9 @@ before(async () => {
     cwd: ROOT,
   });
   const masterUrl = (await sim.waitForLine(/^http:\/\/\S+$/, 60_000)).trim();
-  sched = await spawnScheduler('cli-scheduler', `${zk.connectString}${chroot('cli')}`, masterUrl);
+  zkSpec = `${zk.connectString}${chroot('cli')}`;
+  masterOfSim = masterUrl;
+  sched = await spawnScheduler('cli-scheduler', zkSpec, masterUrl);
   await waitReady(sched.apiUrl);
 });
 
@@ -116,6 +120,11 @@ describe('kmf operator verbs against a running scheduler', () => {
     const planTable = await kmf(['plan', 'show', 'deploy']);
     assert.match(planTable.stdout, /^app-web +app-web\/2 +COMPLETE/m);
 
+    // A change on top of the current spec (no file): only the flag given changes.
+    const updated = json<{ app: { status: string; spec: { mem: number; instances: number; ports: string[] } } }>(await kmf(['app', 'update', 'web', '--mem', '48', '--wait', '--json']));
+    assert.equal(updated.app.status, 'running');
+    assert.deepEqual([updated.app.spec.mem, updated.app.spec.instances, updated.app.spec.ports], [48, 3, ['http']]);
+
     const restarted = await kmf(['app', 'restart', 'web', '--wait', '--json']);
     assert.equal(restarted.code, 0, restarted.stderr);
     assert.equal(JSON.parse(restarted.stdout).app.status, 'running');
@@ -126,6 +135,7 @@ describe('kmf operator verbs against a running scheduler', () => {
       [
         ['admin', 'deployed app web'],
         ['admin', 'scaled app web from 2 to 3 instance(s)'],
+        ['admin', 'updated app web'],
         ['admin', 'rolling restart of app web (3 instance(s))'],
       ],
     );
@@ -137,6 +147,22 @@ describe('kmf operator verbs against a running scheduler', () => {
     assert.equal(removed.code, 0, removed.stderr);
     assert.match(removed.stdout, /app web removed/);
     assert.equal((await kmf(['app', 'show', 'web'])).code, 3);
+  });
+
+  test('a standby answers reads itself and passes changes to the leader (kmf follows the 307)', async () => {
+    const standby = await spawnScheduler('cli-standby', zkSpec, masterOfSim);
+    try {
+      const st = json<{ instance: { role: string }; source: string; leader: { address: string } }>(await kmf(['status', '--json', '--api', standby.apiUrl]));
+      assert.equal(st.instance.role, 'follower');
+      assert.equal(st.source, 'zookeeper');
+      assert.equal(st.leader.address, sched.apiUrl);
+      const deployed = await kmf(['app', 'deploy', '--name', 'via-standby', '--cpus', '0.1', '--mem', '32', '--command', 'exec sleep 3600', '--api', standby.apiUrl, '--wait']);
+      assert.equal(deployed.code, 0, deployed.stderr);
+      assert.match(deployed.stdout, /^app via-standby: running/m);
+      assert.equal((await kmf(['app', 'remove', 'via-standby', '--wait', '--api', standby.apiUrl])).code, 0);
+    } finally {
+      await standby.process.stop();
+    }
   });
 
   test('exit codes: bad input 2, not found 3, conflict 4, unavailable 5, auth 6, failed wait 7', async () => {

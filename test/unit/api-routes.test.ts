@@ -166,6 +166,9 @@ describe('bad input on every route: 4xx, a message, nothing changed', () => {
       const b = assertError(await call(o.method, missingApp, payload), 404, 'not_found');
       assert.match(b.message, /no-such-(app|plan)/, `${o.method} ${missingApp}`);
       if (o.path.includes('/apps/')) assertError(await call(o.method, o.url.replace('/apps/web', '/apps/Not_A_Name'), payload), 404, 'not_found');
+      const huge = o.url.replace(o.path.startsWith('/api/v1/plans') ? '/plans/deploy' : '/apps/web', o.path.startsWith('/api/v1/plans') ? `/plans/${'x'.repeat(1001)}` : `/apps/${'x'.repeat(1001)}`);
+      assertError(await call(o.method, huge, payload), 404, 'not_found');
+      assertError(await call(o.method, o.url.replace(/\/(web|deploy)/, '/%E0%A4%A'), payload), 400, 'bad_request');
       if (o.path.includes('{index}')) {
         assertError(await call(o.method, o.url.replace('/instances/0', '/instances/7'), payload), 404, 'not_found');
         assertError(await call(o.method, o.url.replace('/instances/0', '/instances/x'), payload), 404, 'not_found');

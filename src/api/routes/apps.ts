@@ -16,6 +16,7 @@
  * say (placeholders, a volume with the "*" role …) and answers `invalid_app` the same way.
  */
 import { z } from 'zod';
+import { CONSTRAINT_OPERATORS } from '../../model/units.js';
 import { APP_NAME, MAX_APP_NAME, MAX_INSTANCES, parseAppUnit, type AppSpec } from '../../runtime/apps.js';
 import type { AppView } from '../../runtime/scheduler-service.js';
 import { KmfError } from '../../util/errors.js';
@@ -25,6 +26,10 @@ import type { ApiDeps } from './context.js';
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const PORT_NAME = /^[a-z][a-z0-9-]*$/;
+/** A Mesos role: no whitespace or backslash, not starting with - or /, not . or .., not ending with /. */
+const ROLE = /^(?!-)(?!\.\.?$)[^\s\\/]([^\s\\]*[^\s\\/])?$/;
+/** `FIELD:OPERATOR[:VALUE]` (the operator is checked by name below, in any case). */
+const constraintText = z.string().regex(/^[^:]+:[A-Za-z_]+(:.*)?$/, { error: 'must be FIELD:OPERATOR[:VALUE], e.g. hostname:UNIQUE' });
 
 const appName = z
   .string()
@@ -94,12 +99,25 @@ const appFields = {
     .optional()
     .meta({ description: 'A persistent volume on a dynamic reservation: the instance keeps its agent and data across restarts' }),
   constraints: z
-    .array(z.union([z.string(), z.array(z.string())]))
+    .array(z.union([constraintText, z.array(z.string().min(1)).min(2).max(3)]))
     .optional()
-    .meta({ description: 'Marathon constraints, e.g. ["hostname:UNIQUE"] or [["rack", "GROUP_BY", "2"]]' }),
+    .superRefine((list, ctx) => {
+      for (const [i, c] of (list ?? []).entries()) {
+        const op = typeof c === 'string' ? c.split(':')[1] : c[1];
+        if (op === undefined || op === '') continue; // the shape is reported already
+        if (!(CONSTRAINT_OPERATORS as readonly string[]).includes(op.toUpperCase())) {
+          ctx.addIssue({ code: 'custom', path: [i], message: `has the unknown operator "${op}" (operators: ${CONSTRAINT_OPERATORS.join(', ')})` });
+        }
+      }
+    })
+    .meta({ description: `Marathon constraints, e.g. ["hostname:UNIQUE"] or [["rack", "GROUP_BY", "2"]]; operators ${CONSTRAINT_OPERATORS.join(', ')}` }),
   healthCheck: healthCheck.optional(),
   readiness: z.enum(['running', 'healthy']).optional().meta({ description: 'When an instance counts as ready (default: healthy with a health check, else running)' }),
-  role: z.string().min(1).optional().meta({ description: 'Mesos role (default: the scheduler\'s --role)' }),
+  role: z
+    .string()
+    .regex(ROLE, { error: 'must be a Mesos role name (no whitespace or backslash, not starting with "-" or "/", not "." or "..", not ending with "/")' })
+    .optional()
+    .meta({ description: 'Mesos role (default: the scheduler\'s --role)' }),
   uris: z.array(uri).optional().meta({ description: 'Files the Mesos fetcher downloads into the sandbox' }),
   user: z.string().min(1).optional(),
   killGracePeriodSeconds: z.number().min(0).optional(),

@@ -5,10 +5,12 @@
  *   kmf broker add N [--cpus C --mem MB --heap MB --disk MB --jvm-opts S --option K=V …] [--wait]
  *   kmf topic list | show NAME | delete NAME
  *   kmf topic create NAME --partitions N --replication-factor R [--config K=V …]
+ *   kmf topic partitions NAME N        grow to N partitions
+ *   kmf topic config NAME [--set K=V …] [--unset K …]
  *   kmf endpoints                      the bootstrap servers (one line, for scripts: `$(kmf endpoints)`)
  */
 import { InvalidArgumentError, type Command } from 'commander';
-import { print, printJson, table } from '../output.js';
+import { CliError, EXIT, print, printJson, table } from '../output.js';
 import { waitForPlan } from '../wait.js';
 import { apiOptions, positiveSeconds, runVerb, wholeNumber, type ApiFlags } from './api-command.js';
 
@@ -111,7 +113,7 @@ export function register(program: Command): void {
       }),
   );
 
-  const topic = program.command('topic').description('Kafka topics: list, show, create, delete');
+  const topic = program.command('topic').description('Kafka topics: list, show, create, add partitions, change configs, delete');
 
   apiOptions(topic.command('list').description('list topics (internal ones left out)')).action(async (flags: ApiFlags) =>
     runVerb(flags, async (api) => {
@@ -153,6 +155,36 @@ export function register(program: Command): void {
       });
       if (flags.json === true) printJson(t);
       else print(`created topic ${t.name}: ${t.partitions.length} partition(s), replication factor ${t.replicationFactor}`);
+    }),
+  );
+
+  apiOptions(topic.command('partitions').description('grow a topic to N partitions (Kafka cannot remove partitions)').argument('<name>').argument('<partitions>', 'the new total', wholeNumber(1))).action(
+    async (name: string, partitions: number, flags: ApiFlags) =>
+      runVerb(flags, async (api) => {
+        const t = await api.post<TopicView>(`/api/v1/topics/${encodeURIComponent(name)}/partitions`, { partitions });
+        if (flags.json === true) printJson(t);
+        else print(`topic ${t.name}: ${t.partitions.length} partition(s)`);
+      }),
+  );
+
+  apiOptions(
+    topic
+      .command('config')
+      .description('set (--set K=V) or reset to the broker default (--unset K) topic configs; other overrides are kept')
+      .argument('<name>')
+      .option('--set <K=V>', 'set a config (repeatable)', keyValue)
+      .option('--unset <K>', 'remove an override (repeatable)', (v: string, prev: string[] | undefined) => [...(prev ?? []), v]),
+  ).action(async (name: string, flags: ApiFlags & { set?: Record<string, string>; unset?: string[] }) =>
+    runVerb(flags, async (api) => {
+      const configs: Record<string, string | null> = { ...flags.set };
+      for (const k of flags.unset ?? []) configs[k] = null;
+      if (Object.keys(configs).length === 0) throw new CliError(EXIT.usage, 'nothing to change: give --set K=V and/or --unset K');
+      const t = await api.send<TopicView>('PATCH', `/api/v1/topics/${encodeURIComponent(name)}/config`, { configs });
+      if (flags.json === true) printJson(t);
+      else {
+        const set = Object.entries(t.configs ?? {}).filter(([, c]) => c.source === 'topic');
+        print(set.length === 0 ? `topic ${t.name}: no overrides` : table(['CONFIG', 'VALUE'], set.map(([k, c]) => [k, c.value ?? ''])));
+      }
     }),
   );
 
