@@ -187,7 +187,16 @@ export class KafkaService {
   createTopic(t: TopicSpec): Promise<TopicDescription> {
     return this.withAdmin(async (a) => {
       await createTopic(a, t);
-      return describeTopic(a, t.name);
+      // The broker that answered the create may not have the new topic in its metadata yet: describe again
+      // for a short while instead of answering 404 for a topic that was just created.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await describeTopic(a, t.name);
+        } catch (err) {
+          if (attempt >= 20 || !(err instanceof KmfError) || err.code !== 'kafka_unknown_topic') throw err;
+          await new Promise((resolve) => setTimeout(resolve, 250));
+        }
+      }
     });
   }
 
