@@ -3,7 +3,7 @@
  * persistent volume, 10 per agent on 100 agents), feed TASK_FAILED for one unit, then the offer Mesos
  * makes with that unit's reserved resources, and time each decision until the ACCEPT that relaunches it.
  * Prints p50/p99/max in milliseconds. The ZooKeeper write and the HTTP call are the runtime's share and
- * are not included. Run: node --import tsx bench/core-failover.ts [iterations]
+ * are not included. Run: node --import tsx bench/core-failover.ts [iterations] [units]   (units: 1,000 by default, 10 per agent)
  */
 import type { Offer, Resource } from '../src/mesos/types.js';
 import { prepareDesired } from '../src/model/desired.js';
@@ -13,8 +13,8 @@ import { Core } from '../src/core/core.js';
 import { reconcile } from '../src/core/reconcile.js';
 import { seededRng } from '../src/core/rng.js';
 
-const UNITS = 1000;
-const AGENTS = 100;
+const UNITS = Number(process.argv[3] ?? 1000);
+const AGENTS = Math.ceil(UNITS / 10);
 const iterations = Math.min(UNITS, Number(process.argv[2] ?? 1000));
 
 const specs: UnitSpec[] = Array.from({ length: UNITS }, (_, i) => ({

@@ -13,6 +13,7 @@
  * Prints figures; never fails on them.
  */
 import { parseArgs } from 'node:util';
+import { Core } from '../src/core/core.js';
 import { seededRng } from '../src/core/rng.js';
 import type { Call } from '../src/mesos/types.js';
 import { LeaderTerm } from '../src/runtime/leader-term.js';
@@ -28,6 +29,28 @@ const ROUNDS = Math.min(Number(values.rounds), INSTANCES);
 
 const zk = await startZooKeeper();
 const leader = await leaderStore(`${zk.connectString}/kmf-bench-failover`);
+
+// Where the time of one round goes: the last decision's and the last ZooKeeper transaction's start and end
+// (performance.now()), recorded by thin wrappers around Core.stepMany and the fenced store's multi.
+const marks = { decideStart: 0, decideEnd: 0, writeStart: 0, writeEnd: 0 };
+const stepMany = Core.prototype.stepMany;
+Core.prototype.stepMany = function (this: Core, ...args: Parameters<Core['stepMany']>) {
+  marks.decideStart = performance.now();
+  try {
+    return stepMany.apply(this, args);
+  } finally {
+    marks.decideEnd = performance.now();
+  }
+};
+const multi = leader.fenced.multi.bind(leader.fenced);
+leader.fenced.multi = async (ops) => {
+  marks.writeStart = performance.now();
+  try {
+    return await multi(ops);
+  } finally {
+    marks.writeEnd = performance.now();
+  }
+};
 const driver = new FakeDriver('fw-bench');
 const metrics = new Metrics(4096);
 const term = new LeaderTerm({
@@ -76,6 +99,8 @@ try {
   if (units.length !== INSTANCES) throw new Error(`only ${units.length} of ${INSTANCES} instances running`);
 
   const latencies: number[] = [];
+  /** Per round: queued (event → decision starts), decide, encode (decision → transaction sent), ZooKeeper, issue (→ ACCEPT). */
+  const parts: Array<{ total: number; queued: number; decide: number; encode: number; zk: number; issue: number }> = [];
   for (let r = 0; r < ROUNDS; r++) {
     const u = units[r]!;
     const victim = u.task!;
@@ -92,7 +117,17 @@ try {
     t0 = performance.now();
     driver.emit(update(victim.taskId, victim.agentId, 'TASK_FAILED', { message: 'bench' }));
     driver.emit({ type: 'OFFERS', offers: { offers: [offer(victim.agentId, { cpus: 1, mem: 1024 })] } });
-    latencies.push(await accepted);
+    const total = await accepted;
+    const acceptAt = t0 + total;
+    latencies.push(total);
+    parts.push({
+      total,
+      queued: marks.decideStart - t0,
+      decide: marks.decideEnd - marks.decideStart,
+      encode: marks.writeStart - marks.decideEnd,
+      zk: marks.writeEnd - marks.writeStart,
+      issue: acceptAt - marks.writeEnd,
+    });
     await term.idle();
     // Let the replacement run, so the next round starts from a quiet state.
     const last = driver.callsOf('ACCEPT').at(-1)!;
@@ -104,6 +139,12 @@ try {
   const mean = latencies.reduce((a, b) => a + b, 0) / latencies.length;
   console.log(`TASK_FAILED → ACCEPT (offer in hand, fenced ZooKeeper write included), ${INSTANCES} units, ${latencies.length} rounds:`);
   console.log(`  p50 ${ms(quantile(latencies, 0.5))}  p99 ${ms(quantile(latencies, 0.99))}  max ${ms(latencies.at(-1)!)}  mean ${ms(mean)}   (target: p99 < 10 ms)`);
+  const keys = ['queued', 'decide', 'encode', 'zk', 'issue'] as const;
+  const part = (k: (typeof keys)[number], q: number): string => quantile(parts.map((p) => p[k]).sort((a, b) => a - b), q).toFixed(2);
+  console.log(`  made of (p50 / p99 ms): ${keys.map((k) => `${k} ${part(k, 0.5)} / ${part(k, 0.99)}`).join('; ')}`);
+  const slowest = [...parts].sort((a, b) => b.total - a.total).slice(0, Math.max(1, Math.ceil(parts.length / 100)));
+  const avg = (k: (typeof keys)[number]): string => (slowest.reduce((a, p) => a + p[k], 0) / slowest.length).toFixed(2);
+  console.log(`  the slowest 1% (${slowest.length} rounds), mean ms: ${keys.map((k) => `${k} ${avg(k)}`).join('; ')}`);
   if (writes !== undefined) {
     console.log(`  persist (ZooKeeper multi, fenced) over the last ${Math.min(writes.count, 4096)}: p50 ${ms((writes.p50 ?? NaN) * 1000)}  p99 ${ms((writes.p99 ?? NaN) * 1000)}`);
   }

@@ -18,7 +18,9 @@
  * Prints figures; never fails on them.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import v8 from 'node:v8';
 import { parseArgs } from 'node:util';
 import { RUNTIME_METRICS } from '../src/runtime/metrics.js';
 import { deployTasks, mb, startBenchScheduler, startSyntheticSim, waitUntil } from './lib/synthetic-cluster.js';
@@ -42,6 +44,43 @@ const PER_APP = Number(values['per-app']);
 const SECONDS = Number(values.seconds);
 
 const lagMs = (ns: number): string => Math.max(0, ns / 1e6 - 1).toFixed(1);
+
+/** Anonymous (heap, malloc) vs file-backed (the node binary, libraries) resident memory, on Linux. */
+function procStatus(): string | undefined {
+  try {
+    const text = readFileSync('/proc/self/status', 'utf8');
+    const field = (key: string): string => {
+      const m = new RegExp(`^${key}:\\s+(\\d+) kB$`, 'm').exec(text);
+      return m === null ? '?' : `${(Number(m[1]) / 1024).toFixed(0)} MB`;
+    };
+    return `anonymous ${field('RssAnon')}, file-backed ${field('RssFile')}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The biggest resident anonymous mappings (glibc's brk heap, malloc arenas, V8 reservations), to tell them apart. */
+function anonMappings(): string {
+  const maps: Array<{ name: string; size: number; rss: number }> = [];
+  let current: { name: string; size: number; rss: number } | undefined;
+  for (const line of readFileSync('/proc/self/smaps', 'utf8').split('\n')) {
+    const head = /^([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ (\d+)\s*(.*)$/.exec(line);
+    if (head !== null) {
+      const name = head[5] ?? '';
+      current = name === '' || name === '[heap]' ? { name: name || head[3]!, size: parseInt(head[2]!, 16) - parseInt(head[1]!, 16), rss: 0 } : undefined;
+      if (current !== undefined) maps.push(current);
+      continue;
+    }
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    if (rss !== null && current !== undefined) current.rss = Number(rss[1]) * 1024;
+  }
+  maps.sort((a, b) => b.rss - a.rss);
+  const total = maps.reduce((a, m) => a + m.rss, 0);
+  return `${mb(total)} in ${maps.length}; biggest: ${maps
+    .slice(0, 10)
+    .map((m) => `${mb(m.rss)} of ${mb(m.size)} ${m.name}`)
+    .join(', ')}`;
+}
 
 const CORE = { declineShortSeconds: 0, reviveMinIntervalMs: 1000 };
 
@@ -114,7 +153,15 @@ try {
   console.log(
     `  RSS ${mb(mem.rss)} (V8 heap used ${mb(mem.heapUsed)} of ${mb(mem.heapTotal)}, external ${mb(mem.external)}, array buffers ${mb(mem.arrayBuffers)})   (target: RSS < 250 MB with 10,000 tasks)`,
   );
-  if (process.env['BENCH_DEBUG'] !== undefined) console.log(JSON.stringify(s.metrics.snapshot().counters, null, 1));
+  const status = procStatus();
+  if (status !== undefined) console.log(`  of the RSS: ${status}`);
+  if (process.env['BENCH_DEBUG'] !== undefined) {
+    console.log(JSON.stringify(s.metrics.snapshot().counters, null, 1));
+    console.log(`  resident anonymous mappings: ${anonMappings()}`);
+    for (const sp of v8.getHeapSpaceStatistics()) console.log(`  ${sp.space_name}: used ${mb(sp.space_used_size)} of ${mb(sp.space_size)} (physical ${mb(sp.physical_space_size)})`);
+  }
+  const snapshot = process.env['BENCH_HEAP_SNAPSHOT'];
+  if (snapshot !== undefined) console.log(`  heap snapshot written to ${v8.writeHeapSnapshot(snapshot)}`);
   await s.shutdown();
 } finally {
   await sim.process.stop(10_000);

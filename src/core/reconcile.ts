@@ -238,10 +238,14 @@ function unitPass(d: Draft, ctx: DecisionContext, idx: TaskIndex, wakes: Wakes):
   return out;
 }
 
-/** Step 4: stale tasks are restarted, one unit at a time for deployed units, respecting stop holds. */
+/**
+ * Step 4: stale tasks are restarted, respecting stop holds: one phase at a time, and within it one unit at a
+ * time unless the phase allows more (`PhaseSpec.maxUnavailable`, e.g. a Streams app rolled two instances at once).
+ */
 function updatePass(d: Draft, ctx: DecisionContext, idx: TaskIndex): void {
   const { desired } = ctx;
-  let inProgress = false;
+  /** Units the update plan is working on (killed or relaunched, not ready yet), per phase. */
+  const inFlight = new Map<string, number>();
   const stale: Array<{ unit: PreparedUnit; task: TaskRecord }> = [];
   for (const unit of desired.ordered) {
     const name = unit.spec.name;
@@ -255,11 +259,15 @@ function updatePass(d: Draft, ctx: DecisionContext, idx: TaskIndex): void {
       else if (owner === 'deploy') requestKill(d, ctx, current, 'update');
       continue;
     }
-    if (owner === 'update') inProgress = true;
+    if (owner === 'update') inFlight.set(unit.phase, (inFlight.get(unit.phase) ?? 0) + 1);
   }
-  if (inProgress || d.controls.paused.update) return;
-  const next = stale.find((s) => desired.stopHolds[s.unit.spec.name] === undefined);
-  if (next) requestKill(d, ctx, next.task, 'update');
+  if (inFlight.size > 1 || d.controls.paused.update) return;
+  const startable = stale.filter((s) => desired.stopHolds[s.unit.spec.name] === undefined);
+  const phase = inFlight.keys().next().value ?? startable[0]?.unit.phase;
+  if (phase === undefined) return;
+  const limit = Math.max(1, desired.phases.find((p) => p.name === phase)?.maxUnavailable ?? 1);
+  const room = limit - (inFlight.get(phase) ?? 0);
+  for (const next of startable.filter((s) => s.unit.phase === phase).slice(0, Math.max(0, room))) requestKill(d, ctx, next.task, 'update');
 }
 
 function describeRejection(r: Rejection): string {
@@ -549,7 +557,11 @@ function offerPass(d: Draft, ctx: DecisionContext, idx: TaskIndex, pass: UnitPas
     }
   }
 
-  const wanting = [...unplaced.map(({ c }) => c.unit.spec.name), ...pass.backoff.map((b) => b.unit)];
+  // A retired reservation is destroyed from an offer of its agent, and a suppressed framework gets none: until
+  // its cleanup is sent it counts as wanting offers (else a removed unit's reservation and volume would stay
+  // reserved until some other unit happened to want offers).
+  const cleanups = d.retired.filter((r) => r.cleanupSentAt === undefined).map((r) => `${r.unit} (retired reservation ${r.rid})`);
+  const wanting = [...unplaced.map(({ c }) => c.unit.spec.name), ...pass.backoff.map((b) => b.unit), ...cleanups];
   wakes.add(reviveOrSuppress(d, ctx, [...new Set(wanting)].sort()), 'revive rate limit');
 }
 

@@ -56,6 +56,13 @@ export interface BrokerNode {
   resources?: Partial<NodeResources>;
   /** Per-broker server.properties overrides (win over the cluster's). */
   overrides?: Record<string, string>;
+  /** Bumped by `POST /api/v1/brokers/{id}/restart`: part of the task env, so the update plan restarts this node. */
+  restartGeneration?: number;
+  /**
+   * Scale-in was requested: the leader moves every replica off the broker (src/runtime/kafka-drain.ts), then sets
+   * the goal to `removed`. Persisted so that a new leader resumes the drain.
+   */
+  draining?: boolean;
 }
 
 export interface KafkaClusterSpec {
@@ -93,6 +100,8 @@ export interface KafkaClusterSpec {
   volumes: boolean;
   /** SIGTERM→SIGKILL grace for a controlled shutdown. */
   killGracePeriodSeconds: { broker: number; controller: number };
+  /** Bumped by a rolling restart of the cluster: part of every Kafka node's task env (apps do not read it). */
+  restartGeneration?: number;
 }
 
 export type NodeRole = 'broker' | 'controller';
@@ -348,7 +357,10 @@ export function clusterIssues(spec: KafkaClusterSpec): string[] {
     }
     if (b.resources) out.push(...resourceIssues({ ...spec.brokers.resources, ...b.resources }, where + '.resources', true));
     if (b.overrides) out.push(...overrideIssues(b.overrides, where + ' overrides'));
+    if (b.restartGeneration !== undefined && !isCounter(b.restartGeneration)) out.push(`${where}: restartGeneration must be a whole number >= 0`);
+    if (b.draining !== undefined && typeof b.draining !== 'boolean') out.push(`${where}: draining must be true or false`);
   }
+  if (spec.restartGeneration !== undefined && !isCounter(spec.restartGeneration)) out.push('restartGeneration must be a whole number >= 0');
   if (spec.brokers.nodes.length === 0) out.push('the cluster needs at least one broker');
   if (c.mode === 'combined') {
     for (const id of controllerIds) {
@@ -376,6 +388,10 @@ export function clusterIssues(spec: KafkaClusterSpec): string[] {
   }
   if (typeof spec.volumes !== 'boolean') out.push('volumes must be true or false');
   return [...new Set(out)];
+}
+
+function isCounter(v: unknown): boolean {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 }
 
 export function assertValidCluster(spec: KafkaClusterSpec): void {
@@ -406,4 +422,85 @@ export function clusterUpdateIssues(prev: KafkaClusterSpec, next: KafkaClusterSp
     out.push(`version ${next.version} is older than ${prev.version}: downgrades are not supported`);
   }
   return [...new Set(out)];
+}
+
+// ---- cluster configuration changes (each one is a rolling restart of the nodes it concerns) -------------
+
+/** A change of cluster-level settings; everything left out stays as it is. */
+export interface ClusterConfigChange {
+  /** server.properties overrides for every node to set (value) or add. */
+  set?: Record<string, string>;
+  /** Override keys to remove (the node falls back to kmf's default or Kafka's). */
+  remove?: string[];
+  /** Replace the whole cluster override map (PUT semantics); `set` and `remove` apply on top of it. */
+  replaceOverrides?: Record<string, string>;
+  /** Broker resources (cpus, memMb, heapMb, diskMb, jvmOpts); `jvmOpts: ''` removes the JVM options. */
+  brokerResources?: Partial<NodeResources>;
+  /** Resources of dedicated controller tasks. */
+  controllerResources?: Partial<NodeResources>;
+  /** Kafka version of every node. */
+  version?: string;
+}
+
+/** Applies `patch` to a resource set; `jvmOpts: ''` drops the field. */
+function patchResources(base: NodeResources, patch: Partial<NodeResources>): NodeResources {
+  const next: NodeResources = { ...base, ...patch };
+  if (patch.jvmOpts !== undefined && patch.jvmOpts.trim() === '') delete next.jvmOpts;
+  return next;
+}
+
+/**
+ * The spec after a cluster-level configuration change, and what changed in words. Throws
+ * kafka_cluster_invalid (with every issue) for a change kmf refuses: kmf-owned properties, an invalid
+ * resource set, a version downgrade, anything `clusterUpdateIssues` rejects. The disk size of existing
+ * volumes cannot grow in place, so `diskMb` is refused for a cluster on volumes.
+ */
+export function updateClusterConfig(spec: KafkaClusterSpec, change: ClusterConfigChange): { spec: KafkaClusterSpec; changes: string[] } {
+  const issues: string[] = [];
+  const changes: string[] = [];
+  const overrides: Record<string, string> = { ...(change.replaceOverrides ?? spec.overrides) };
+  for (const [key, value] of Object.entries(change.set ?? {})) overrides[key] = value;
+  for (const key of change.remove ?? []) {
+    if (change.set !== undefined && Object.prototype.hasOwnProperty.call(change.set, key)) issues.push(`${key} is both set and removed`);
+    else if (!Object.prototype.hasOwnProperty.call(overrides, key)) issues.push(`${key} is not a cluster override (nothing to remove)`);
+    delete overrides[key];
+  }
+  for (const key of new Set([...Object.keys(spec.overrides), ...Object.keys(overrides)])) {
+    const before = spec.overrides[key];
+    const after = overrides[key];
+    if (before === after) continue;
+    if (after === undefined) changes.push(`removed ${key}`);
+    else changes.push(`${key}=${after}${before === undefined ? '' : ` (was ${before})`}`);
+  }
+  const resourceChanges = (label: string, before: NodeResources, after: NodeResources): void => {
+    for (const key of ['cpus', 'memMb', 'heapMb', 'diskMb', 'jvmOpts'] as const) {
+      if (before[key] !== after[key]) changes.push(`${label}.${key}=${after[key] === undefined ? '(default)' : String(after[key])}`);
+    }
+  };
+  const brokerResources = change.brokerResources === undefined ? spec.brokers.resources : patchResources(spec.brokers.resources, change.brokerResources);
+  const controllerResources = change.controllerResources === undefined ? spec.controllers.resources : patchResources(spec.controllers.resources, change.controllerResources);
+  if (change.controllerResources !== undefined && spec.controllers.mode !== 'dedicated') {
+    issues.push('controller resources apply to dedicated controllers only; combined nodes use the broker resources');
+  }
+  if (spec.volumes) {
+    if (brokerResources.diskMb !== spec.brokers.resources.diskMb) issues.push('brokers.diskMb cannot change: the persistent volumes keep their size (replace a broker to give it a new volume)');
+    if (controllerResources.diskMb !== spec.controllers.resources.diskMb) issues.push('controllers.diskMb cannot change: the persistent volumes keep their size');
+  }
+  resourceChanges('brokers', spec.brokers.resources, brokerResources);
+  resourceChanges('controllers', spec.controllers.resources, controllerResources);
+  const version = change.version ?? spec.version;
+  if (version !== spec.version) changes.push(`version ${spec.version} → ${version}`);
+  const next: KafkaClusterSpec = {
+    ...spec,
+    version,
+    overrides,
+    brokers: { ...spec.brokers, resources: brokerResources },
+    controllers: { ...spec.controllers, resources: controllerResources },
+  };
+  issues.push(...clusterUpdateIssues(spec, next));
+  if (issues.length > 0) {
+    const unique = [...new Set(issues)];
+    throw new KmfError('kafka_cluster_invalid', `invalid cluster configuration change: ${unique.join('; ')}`, { details: { issues: unique } });
+  }
+  return { spec: next, changes };
 }

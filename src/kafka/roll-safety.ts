@@ -186,3 +186,125 @@ export function evaluateControllerStop(q: QuorumDescription, nodeId: number, max
     reason: `stopping controller ${nodeId} would leave ${healthy.length} caught-up voter(s) of ${voters.length}, fewer than the majority of ${need} (not caught up: ${lagging.join(', ') || 'none'})`,
   };
 }
+
+// ---- roll holds: which Kafka units a rolling update may not stop right now, and why ----------------------
+
+/** One Kafka unit as the roll gate sees it. */
+export interface RollUnit {
+  unit: string;
+  nodeId: number;
+  /** Runs the broker role (brokers and combined nodes). */
+  broker: boolean;
+  /** Runs the controller role (dedicated controllers and combined nodes). */
+  controller: boolean;
+  /** A dedicated controller task (no broker role). */
+  dedicatedController: boolean;
+  /** Its live task runs an older spec version: the rolling update still has to restart it. */
+  stale: boolean;
+}
+
+export interface RollGateInput {
+  units: readonly RollUnit[];
+  /** Every partition of the cluster, or undefined when the cluster's metadata could not be read. */
+  partitions: readonly PartitionState[] | undefined;
+  /** Why the metadata is unknown (shown in the holds). */
+  unknownReason?: string;
+  /** Effective min.insync.replicas per topic (DescribeConfigs); topics missing here use `defaultMinIsr`. */
+  minIsr: ReadonlyMap<string, number>;
+  /** The cluster's min.insync.replicas (its override, else kmf's default, else Kafka's 1). */
+  defaultMinIsr: number;
+  /** Brokers that are meant to run (goal running): replicas on other brokers do not count as "behind". */
+  expectedBrokers: ReadonlySet<number>;
+  /** The metadata quorum, or undefined when it could not be read. */
+  quorum: QuorumDescription | undefined;
+  /** See StopOptions.allowUnsatisfiable. */
+  allowUnsatisfiable?: boolean;
+}
+
+const MAX_LISTED = 3;
+
+function listSome(items: readonly string[]): string {
+  const shown = items.slice(0, MAX_LISTED).join('; ');
+  return items.length > MAX_LISTED ? `${shown} (and ${items.length - MAX_LISTED} more)` : shown;
+}
+
+function replicas(n: number): string {
+  return `${n} in-sync replica${n === 1 ? '' : 's'}`;
+}
+
+/** The reason for one partition, in the words a plan shows. */
+export function describeStopReason(r: StopReason, brokerId: number): string {
+  const name = `${r.topic}-${r.partition}`;
+  switch (r.kind) {
+    case 'would-drop-below-min-isr':
+      return `stopping broker ${brokerId} would leave ${name} with ${replicas(r.isr.length - 1)} (min.insync.replicas=${r.minIsr})`;
+    case 'below-min-isr':
+      return `${name} has ${replicas(r.isr.length)}, below min.insync.replicas=${r.minIsr}, and broker ${brokerId} holds a replica that is catching up`;
+    case 'rf-not-above-min-isr':
+      return `${name} has replication factor ${r.replicas.length}, not above min.insync.replicas=${r.minIsr}: stopping broker ${brokerId} would stall acks=all producers`;
+  }
+}
+
+/**
+ * Pure: the stop holds of a rolling update (unit → reason), recomputed from the cluster's state at every
+ * readiness round. A unit is held when
+ *   - the cluster's metadata is unknown (an unreachable cluster holds the roll, never releases it);
+ *   - a partition is under-replicated on a broker that should run: the previous restart has not caught up
+ *     (every unit waits, so the roll moves on only once the ISR has recovered);
+ *   - (broker role) stopping it would take a partition below its min.insync.replicas;
+ *   - (controller role) stopping it would leave fewer caught-up voters than a majority, or the quorum
+ *     state is unknown;
+ *   - ordering, as Kafka recommends: brokers wait while a dedicated controller still has to roll; the active
+ *     controller waits while another unit of its tier (dedicated controllers; or, with combined nodes, any
+ *     node) still has to roll, so leadership moves once, to an already rolled node.
+ * Units that are not stale get the same holds: an operator restart is a stop like any other.
+ */
+export function rollHolds(input: RollGateInput): Record<string, string> {
+  const holds: Record<string, string> = {};
+  if (input.partitions === undefined) {
+    const why = `the cluster's partition metadata is unknown${input.unknownReason === undefined ? '' : ` (${input.unknownReason})`}; the roll waits until it can be read`;
+    for (const u of input.units) holds[u.unit] = why;
+    return holds;
+  }
+  const partitions = input.partitions;
+  const minIsrOf = (topic: string): number => input.minIsr.get(topic) ?? input.defaultMinIsr;
+
+  const behind = partitions.filter((p) => p.replicas.some((r) => input.expectedBrokers.has(r) && !p.isr.includes(r)));
+  const recovering =
+    behind.length === 0
+      ? undefined
+      : `waiting for the ISR to recover: ${listSome(
+          behind.map((p) => {
+            const missing = p.replicas.filter((r) => input.expectedBrokers.has(r) && !p.isr.includes(r));
+            return `${p.topic}-${p.partition} lacks broker${missing.length === 1 ? '' : 's'} ${missing.join(',')} in its ISR [${p.isr.join(',')}]`;
+          }),
+        )}`;
+
+  const staleDedicated = input.units.filter((u) => u.stale && u.dedicatedController);
+  const activeId = input.quorum !== undefined && input.quorum.leaderId >= 0 ? input.quorum.leaderId : undefined;
+
+  for (const u of input.units) {
+    const reasons: string[] = [];
+    if (recovering !== undefined) reasons.push(recovering);
+    if (u.broker) {
+      const verdict = evaluateStop(partitions, minIsrOf, u.nodeId, { allowUnsatisfiable: input.allowUnsatisfiable ?? false, maxReasons: 1_000 });
+      if (!verdict.ok) reasons.push(listSome(verdict.reasons.map((r) => describeStopReason(r, u.nodeId))));
+    }
+    if (u.controller) {
+      if (input.quorum === undefined) reasons.push(`the metadata quorum's state is unknown, so stopping controller ${u.nodeId} is not known to be safe`);
+      else {
+        const c = evaluateControllerStop(input.quorum, u.nodeId);
+        if (!c.ok) reasons.push(c.reason);
+      }
+    }
+    if (u.stale && !u.dedicatedController && staleDedicated.length > 0) {
+      reasons.push(`brokers roll after the controllers (${staleDedicated.map((c) => c.unit).join(', ')} not rolled yet)`);
+    }
+    if (u.stale && u.controller && activeId === u.nodeId) {
+      const tier = input.units.filter((o) => o.unit !== u.unit && o.stale && (u.dedicatedController ? o.dedicatedController : !staleDedicated.includes(o)));
+      if (tier.length > 0) reasons.push(`node ${u.nodeId} is the active controller: it rolls last (${tier.map((o) => o.unit).join(', ')} first)`);
+    }
+    if (reasons.length > 0) holds[u.unit] = reasons.join('; ');
+  }
+  return holds;
+}

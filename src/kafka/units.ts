@@ -26,9 +26,27 @@ export const KAFKA_DATA_DIR = 'kafka-data';
 /** Sandbox disk for the extracted distribution (~45 MB) and stdout logs, when the data is on a volume. */
 export const SANDBOX_DISK_MB = 512;
 
+/**
+ * The Kafka tarball's URI in a task template when the scheduler serves it: `kmf-artifact:<file>`, resolved at
+ * launch (kafkaRenderHook) to `<the leading instance's API>/artifacts/<file>`. The address of whichever
+ * instance leads is therefore not part of the template: a failover to an instance with another address
+ * changes no spec version and restarts nothing.
+ */
+export const ARTIFACT_URI_PREFIX = 'kmf-artifact:';
+
+export function artifactUri(file: string): string {
+  return `${ARTIFACT_URI_PREFIX}${file}`;
+}
+
+/** `kmf-artifact:<file>` against the artifact server's base URL; any other URI unchanged. */
+export function resolveArtifactUri(uri: string, base: string): string {
+  if (!uri.startsWith(ARTIFACT_URI_PREFIX)) return uri;
+  return `${base.replace(/\/+$/, '')}/artifacts/${encodeURIComponent(uri.slice(ARTIFACT_URI_PREFIX.length))}`;
+}
+
 export interface KafkaUnitsOptions {
   distribution: KafkaDistribution;
-  /** Where agents fetch the Kafka tarball (the scheduler's artifact server). */
+  /** Where agents fetch the Kafka tarball: a URL, or `kmf-artifact:<file>` (the scheduler's artifact server). */
   tarballUrl: string;
   javaHome?: string;
   role?: string;
@@ -81,6 +99,12 @@ function nodeUnit(spec: KafkaClusterSpec, node: ClusterNode, opts: KafkaUnitsOpt
     KAFKA_OPTS: '-XX:+ExitOnOutOfMemoryError',
   };
   if (dynamicController) env['KMF_INITIAL_CONTROLLERS'] = initialControllersString(controllers);
+  // Restart counters (operator restarts): a bump changes the template, so the update plan restarts the node
+  // behind its roll-safety gates. Absent while 0, so clusters that were never restarted keep their versions.
+  const clusterRestarts = spec.restartGeneration ?? 0;
+  const nodeRestarts = spec.brokers.nodes.find((b) => b.nodeId === node.nodeId)?.restartGeneration ?? 0;
+  if (clusterRestarts > 0) env['KMF_CLUSTER_RESTART'] = String(clusterRestarts);
+  if (node.roles.includes('broker') && nodeRestarts > 0) env['KMF_NODE_RESTART'] = String(nodeRestarts);
   if (node.resources.jvmOpts !== undefined && node.resources.jvmOpts.trim() !== '') env['KAFKA_JVM_PERFORMANCE_OPTS'] = node.resources.jvmOpts.trim();
   if (opts.javaHome !== undefined) env['JAVA_HOME'] = opts.javaHome;
 
@@ -128,15 +152,24 @@ export function kafkaUnits(spec: KafkaClusterSpec, opts: KafkaUnitsOptions): { u
 }
 
 /**
- * The per-launch part of a Kafka task: while the dynamic quorum has not formed, its initial controllers format
- * with --initial-controllers; afterwards (a moved or replaced controller on a fresh disk) they join. The getter
- * reads the scheduler's persisted flag; the hook itself does no I/O.
+ * The per-launch part of a Kafka task:
+ *  - while the dynamic quorum has not formed, its initial controllers format with --initial-controllers;
+ *    afterwards (a moved or replaced controller on a fresh disk) they join;
+ *  - `kmf-artifact:` URIs point at the artifact server of the instance that launches the task.
+ * The getters read the scheduler's persisted flag and its advertised address; the hook itself does no I/O.
  */
-export function kafkaRenderHook(quorumFormed: () => boolean): RenderHook {
+export function kafkaRenderHook(quorumFormed: () => boolean, artifactBase?: () => string): RenderHook {
   return (_ctx, template) => {
+    let out = template;
+    if (artifactBase !== undefined && (template.uris ?? []).some((u) => u.value.startsWith(ARTIFACT_URI_PREFIX))) {
+      const base = artifactBase();
+      // Thrown errors become the unit's render error (shown in its plan step), never a crash.
+      if (base === '') throw new Error('the address of the artifact server is not known yet');
+      out = { ...out, uris: (template.uris ?? []).map((u) => ({ ...u, value: resolveArtifactUri(u.value, base) })) };
+    }
     const labels = template.labels ?? {};
     const dynamicController = labels['kmf_kafka_quorum'] === 'dynamic' && (labels['kmf_kafka_roles'] ?? '').split(',').includes('controller');
-    if (!dynamicController || quorumFormed()) return template;
-    return { ...template, env: { ...template.env, KMF_STORAGE_FORMAT: 'initial-controllers' } };
+    if (!dynamicController || quorumFormed()) return out;
+    return { ...out, env: { ...out.env, KMF_STORAGE_FORMAT: 'initial-controllers' } };
   };
 }

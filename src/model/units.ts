@@ -131,6 +131,8 @@ export interface PhaseSpec {
   strategy: PlanStrategy;
   /** Deploys without waiting for the phases before it (e.g. unrelated apps). Default false. */
   independent?: boolean;
+  /** How many of its units a rolling update may restart at once. Default 1. */
+  maxUnavailable?: number;
 }
 
 /** Everything the operator (through the API and factories) wants; input of `prepareDesired`. */

@@ -10,6 +10,20 @@
  */
 import type { DesiredInput, HealthCheckTemplate, PhaseSpec, PlacementConstraint, UnitGoal, UnitSpec, UriTemplate } from '../model/units.js';
 import { parseConstraint, validateUnit } from '../model/validate.js';
+import {
+  ARTIFACT_LABEL,
+  BOOTSTRAP_LABEL,
+  instanceCommand,
+  instanceEnv,
+  isArtifactUrl,
+  ownBootstrap,
+  parseStreamsFields,
+  STATE_DIR_PATH,
+  STREAMS_FIELDS,
+  STREAMS_KIND,
+  streamsPorts,
+  type StreamsFields,
+} from '../streams/spec.js';
 
 export interface AppVolume {
   sizeMb: number;
@@ -30,16 +44,21 @@ export interface AppHealthCheck {
   gracePeriodSeconds?: number;
 }
 
-/** An app as the operator gives it (normalized: defaults filled in, constraints parsed). */
-export interface AppSpec {
+/**
+ * An app as the operator gives it (normalized: defaults filled in, constraints parsed). A `streams` app
+ * (docs/streams.md) carries the Streams fields too; its `command` is optional (an `artifact` replaces it).
+ */
+export interface AppSpec extends Partial<StreamsFields> {
   name: string;
+  /** Default `command`. */
+  type?: 'command' | 'streams';
   instances: number;
   cpus: number;
   /** MB. */
   mem: number;
   /** Sandbox disk, MB. */
   disk?: number;
-  command: string;
+  command?: string;
   env?: Record<string, string>;
   /** Port names (a count N in the input becomes port0 … portN-1). */
   ports?: string[];
@@ -54,6 +73,8 @@ export interface AppSpec {
   /** Deploy order of the instances: all at once (default) or one after the other. */
   strategy?: 'parallel' | 'serial';
   labels?: Record<string, string>;
+  /** How many instances a rolling update may restart at once (default 1). */
+  maxUnavailable?: number;
 }
 
 export const APP_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
@@ -83,6 +104,8 @@ const FIELDS = [
   'killGracePeriodSeconds',
   'strategy',
   'labels',
+  'maxUnavailable',
+  ...STREAMS_FIELDS,
 ] as const;
 
 export interface AppValidationContext {
@@ -265,8 +288,16 @@ export function validateApp(input: unknown, ctx: AppValidationContext): AppValid
   const mem = num('mem', input['mem'], issues, { min: 0, exclusiveMin: true });
   if (input['mem'] === undefined) issues.push('mem is required, in MB (e.g. 256)');
   const disk = num('disk', input['disk'], issues, { min: 0 });
+  const type = input['type'] ?? 'command';
+  if (type !== 'command' && type !== 'streams') issues.push('type must be "command" (default) or "streams"');
   const command = input['command'];
-  if (typeof command !== 'string' || command.trim() === '') issues.push('command is required (run through /bin/sh -c)');
+  const hasCommand = typeof command === 'string' && command.trim() !== '';
+  if (type !== 'streams' && !hasCommand) issues.push('command is required (run through /bin/sh -c)');
+  if (command !== undefined && !hasCommand && type === 'streams') issues.push('command must be a non-empty shell command');
+  if (type !== 'streams') {
+    for (const k of STREAMS_FIELDS) if (k !== 'type' && input[k] !== undefined) issues.push(`${k} is a field of streams apps: add "type": "streams"`);
+  }
+  const maxUnavailable = num('maxUnavailable', input['maxUnavailable'], issues, { min: 1, integer: true, max: MAX_INSTANCES });
   const env = stringMap('env', input['env'], issues, ENV_NAME);
   const labels = stringMap('labels', input['labels'], issues);
   const ports = parsePorts(input['ports'], issues);
@@ -290,10 +321,13 @@ export function validateApp(input: unknown, ctx: AppValidationContext): AppValid
   const grace = num('killGracePeriodSeconds', input['killGracePeriodSeconds'], issues, { min: 0 });
   const strategy = input['strategy'];
   if (strategy !== undefined && strategy !== 'parallel' && strategy !== 'serial') issues.push('strategy must be "parallel" or "serial"');
-  if (issues.length > 0 || typeof name !== 'string' || typeof command !== 'string' || instances === undefined || cpus === undefined || mem === undefined) {
+  const streams = type === 'streams' ? parseStreamsFields(input, { name, mem, instances, hasCommand, role: effectiveRole }, issues) : undefined;
+  if (issues.length > 0 || typeof name !== 'string' || instances === undefined || cpus === undefined || mem === undefined || (type === 'streams' ? streams === undefined : !hasCommand)) {
     return { ok: false, issues: issues.length > 0 ? issues : ['invalid app'] };
   }
-  const app: AppSpec = { name, instances, cpus, mem, command };
+  const app: AppSpec = { name, instances, cpus, mem };
+  if (hasCommand) app.command = command;
+  if (streams !== undefined) Object.assign(app, { type: 'streams' }, streams);
   if (disk !== undefined) app.disk = disk;
   if (env !== undefined) app.env = env;
   if (ports !== undefined && ports.length > 0) app.ports = ports;
@@ -307,6 +341,7 @@ export function validateApp(input: unknown, ctx: AppValidationContext): AppValid
   if (grace !== undefined) app.killGracePeriodSeconds = grace;
   if (strategy === 'parallel' || strategy === 'serial') app.strategy = strategy;
   if (labels !== undefined) app.labels = labels;
+  if (maxUnavailable !== undefined) app.maxUnavailable = maxUnavailable;
   // Last line of defence: the unit the core will see must validate too (placeholders in command and env…).
   const unitIssues = validateUnit(appUnitSpec(app, 0, 'running'), new Set());
   if (unitIssues.length > 0) return { ok: false, issues: unitIssues };
@@ -347,27 +382,46 @@ function healthTemplate(hc: AppHealthCheck): HealthCheckTemplate {
   }
 }
 
+/** The Streams fields of a streams app (undefined for a command app). */
+export function streamsFieldsOf(app: AppSpec): StreamsFields | undefined {
+  if (app.type !== 'streams' || app.applicationId === undefined) return undefined;
+  const out: StreamsFields = { applicationId: app.applicationId };
+  for (const k of ['artifact', 'mainClass', 'args', 'heap', 'jvmOpts', 'streamsConfig', 'stateVolume', 'autoscale'] as const) {
+    if (app[k] !== undefined) Object.assign(out, { [k]: app[k] });
+  }
+  return out;
+}
+
 /** The core's view of one instance of the app. */
 export function appUnitSpec(app: AppSpec, index: number, goal: UnitGoal): UnitSpec {
-  const ports = app.ports ?? [];
+  const streams = streamsFieldsOf(app);
+  const ports = streams === undefined ? (app.ports ?? []) : streamsPorts(app.ports);
   const env: Record<string, string> = { KMF_APP: app.name, KMF_INSTANCE: String(index) };
   ports.forEach((p, i) => {
     env[`PORT${i}`] = `{{port:${p}}}`;
     if (i === 0) env['PORT'] = `{{port:${p}}}`;
   });
+  if (streams !== undefined) Object.assign(env, instanceEnv(streams, index));
   Object.assign(env, app.env ?? {});
+  const labels: Record<string, string> = { ...(app.labels ?? {}), kmf_app: app.name };
+  let uris = app.uris;
+  if (streams?.artifact !== undefined) {
+    if (isArtifactUrl(streams.artifact)) uris = [...(uris ?? []), { value: streams.artifact }];
+    else labels[ARTIFACT_LABEL] = streams.artifact;
+  }
+  if (streams !== undefined && ownBootstrap(streams) === undefined) labels[BOOTSTRAP_LABEL] = 'managed';
   const spec: UnitSpec = {
     name: appUnitName(app.name, index),
-    kind: 'app',
+    kind: streams === undefined ? 'app' : STREAMS_KIND,
     group: appPhaseName(app.name),
     phase: appPhaseName(app.name),
     goal,
     resources: { cpus: app.cpus, memMb: app.mem, ...(app.disk === undefined ? {} : { diskMb: app.disk }) },
     task: {
-      command: app.command,
+      command: streams === undefined ? (app.command ?? '') : instanceCommand(streams, app.mem, app.command),
       env,
-      labels: { ...(app.labels ?? {}), kmf_app: app.name },
-      ...(app.uris === undefined ? {} : { uris: app.uris }),
+      labels,
+      ...(uris === undefined ? {} : { uris }),
       ...(app.user === undefined ? {} : { user: app.user }),
       ...(app.killGracePeriodSeconds === undefined ? {} : { killGracePeriodSeconds: app.killGracePeriodSeconds }),
       ...(app.healthCheck === undefined ? {} : { healthCheck: healthTemplate(app.healthCheck) }),
@@ -376,9 +430,11 @@ export function appUnitSpec(app: AppSpec, index: number, goal: UnitGoal): UnitSp
   };
   if (ports.length > 0) spec.ports = ports.map((name) => ({ name }));
   if (app.volume !== undefined) spec.volume = { sizeMb: app.volume.sizeMb, containerPath: app.volume.containerPath };
+  if (streams?.stateVolume !== undefined) spec.volume = { sizeMb: streams.stateVolume, containerPath: STATE_DIR_PATH };
   if (app.constraints !== undefined) spec.constraints = app.constraints;
   if (app.role !== undefined) spec.role = app.role;
-  spec.readiness = app.readiness ?? (app.healthCheck !== undefined ? 'healthy' : 'running');
+  // A Streams instance is ready when its /state says RUNNING (streams-readiness-loop.ts).
+  spec.readiness = streams !== undefined ? 'external' : (app.readiness ?? (app.healthCheck !== undefined ? 'healthy' : 'running'));
   return spec;
 }
 
@@ -413,7 +469,12 @@ export function appsDesiredInput(apps: ReadonlyMap<string, AppRecord>, storedUni
   for (const rec of ordered) {
     const app = rec.spec;
     // Apps are unrelated: one app's deploy never waits for another's.
-    phases.push({ name: appPhaseName(app.name), strategy: app.strategy ?? 'parallel', independent: true });
+    phases.push({
+      name: appPhaseName(app.name),
+      strategy: app.strategy ?? 'parallel',
+      independent: true,
+      ...(app.maxUnavailable === undefined ? {} : { maxUnavailable: app.maxUnavailable }),
+    });
     const count = rec.removing ? 0 : app.instances;
     for (let i = 0; i < count; i++) {
       const spec = appUnitSpec(app, i, 'running');

@@ -9,6 +9,11 @@
  * Writes go through the leader's FencedStateStore, so only the leader changes it. The core consumes a
  * prepared `DesiredState`, rebuilt here only when an app changes or the set of stored units shrinks
  * (preparing hashes every spec: once per change, not once per event).
+ *
+ * Stop holds (units a rolling update may not stop now, e.g. the Kafka roll gate's) are not stored: the leader
+ * recomputes them from the cluster. They are laid over the prepared state without preparing it again, and
+ * until the first computation every Kafka unit is held ("not checked yet"), so a freshly elected leader
+ * never stops a broker before it has looked at the cluster.
  */
 import { prepareDesired, type DesiredState } from '../model/desired.js';
 import type { StateStore, Versioned } from '../state/state-store.js';
@@ -16,6 +21,7 @@ import { KmfError } from '../util/errors.js';
 import { appsDesiredInput, type AppRecord } from './apps.js';
 import { kafkaDesiredInput, KAFKA_PATH, type KafkaClusterRecord, type KafkaRuntimeOptions } from './kafka-desired.js';
 import { encodeJson } from './state-codec.js';
+import { KAFKA_BROKER_KIND, KAFKA_CONTROLLER_KIND } from '../kafka/units.js';
 
 export const DESIRED_ROOT = '/desired';
 export const APPS_PATH = '/desired/apps';
@@ -50,9 +56,15 @@ export async function loadApps(store: StateStore): Promise<{ apps: Map<string, A
   return decodeApps(await store.readTree(APPS_PATH));
 }
 
+export const HOLDS_NOT_CHECKED = 'roll safety not checked yet (the scheduler has just started leading)';
+
 export class DesiredStore {
   private cached: DesiredState | undefined;
   private cachedUnits: ReadonlySet<string> = new Set();
+  /** The cached state with the stop holds laid over it. */
+  private held: DesiredState | undefined;
+  /** Kafka stop holds from the roll gate; undefined until its first round. */
+  private kafkaHolds: Readonly<Record<string, string>> | undefined;
 
   constructor(
     /** The fenced store. */
@@ -109,6 +121,33 @@ export class DesiredStore {
    * changed or when a stored unit it kept as "removed" is gone.
    */
   desired(storedUnits: ReadonlyMap<string, unknown>): DesiredState {
+    const base = this.prepared(storedUnits);
+    if (this.held === undefined) {
+      const kafkaUnits = base.ordered.filter((u) => u.spec.kind === KAFKA_BROKER_KIND || u.spec.kind === KAFKA_CONTROLLER_KIND).map((u) => u.spec.name);
+      const holds: Record<string, string> = {};
+      if (this.kafkaHolds === undefined) for (const u of kafkaUnits) holds[u] = HOLDS_NOT_CHECKED;
+      else Object.assign(holds, this.kafkaHolds);
+      this.held = Object.keys(holds).length === 0 ? base : { ...base, stopHolds: { ...base.stopHolds, ...holds } };
+    }
+    return this.held;
+  }
+
+  /**
+   * Replaces the Kafka stop holds (unit → reason). Returns whether they changed: only then does the core
+   * need another decision.
+   */
+  setKafkaStopHolds(holds: Readonly<Record<string, string>>): boolean {
+    if (this.kafkaHolds !== undefined && sameHolds(this.kafkaHolds, holds)) return false;
+    this.kafkaHolds = { ...holds };
+    this.held = undefined;
+    return true;
+  }
+
+  get kafkaStopHolds(): Readonly<Record<string, string>> | undefined {
+    return this.kafkaHolds;
+  }
+
+  private prepared(storedUnits: ReadonlyMap<string, unknown>): DesiredState {
     if (this.cached !== undefined) {
       let stale = false;
       for (const u of this.cachedUnits) {
@@ -119,6 +158,7 @@ export class DesiredStore {
       }
       if (!stale) return this.cached;
     }
+    this.held = undefined;
     // Kafka units first: the stored units they describe are not the apps' to remove as orphans.
     const kafka = kafkaDesiredInput(this.kafkaRecord, this.kafkaOptions);
     const kafkaNames = new Set(kafka.units.map((u) => u.name));
@@ -132,5 +172,12 @@ export class DesiredStore {
 
   invalidate(): void {
     this.cached = undefined;
+    this.held = undefined;
   }
+}
+
+function sameHolds(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  return ka.every((k) => b[k] === a[k]);
 }

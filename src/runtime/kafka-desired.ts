@@ -30,7 +30,7 @@ export interface KafkaRuntimeOptions {
   /** The served tarball: its file name in GET /artifacts/<name> and its path on this host. */
   tarballName: string;
   tarballPath: string;
-  /** Built per call: the tarball URL carries the advertised API address, known once the API listens. */
+  /** Built per call (the tarball URI is `kmf-artifact:<file>`, resolved at launch by the render hook). */
   unitOptions: () => KafkaUnitsOptions;
 }
 

@@ -11,6 +11,11 @@
  *
  * Only changes are sent (the core's view of `ready` is the reference), so a steady cluster costs one
  * DescribeCluster and one DescribeQuorum per interval and no decisions.
+ *
+ * Each round also runs the roll gate (kafka-roll-gate.ts) on the same client and quorum description, BEFORE
+ * the readiness verdicts go out: a restarted broker that becomes ready is decided on with holds computed from
+ * the same metadata (it may be registered and listening but not yet back in the ISR), so the core never
+ * moves to the next unit on holds older than the readiness it acts on.
  */
 import net from 'node:net';
 import type { UnitView } from '../core/plans.js';
@@ -21,9 +26,10 @@ import { evaluateBrokerReadiness, evaluateControllerReadiness, quorumHasFormed, 
 import { KAFKA_BROKER_KIND, KAFKA_CONTROLLER_KIND } from '../kafka/units.js';
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
+import { KafkaRollGate, type KafkaRollGateTarget } from './kafka-roll-gate.js';
 
 /** What the loop needs from the leadership term (LeaderTerm implements it). */
-export interface KafkaReadinessTarget {
+export interface KafkaReadinessTarget extends KafkaRollGateTarget {
   stillLeading(): boolean;
   readonly isLoaded: boolean;
   units(): UnitView[];
@@ -44,12 +50,15 @@ export class KafkaReadinessLoop {
   private running: Promise<void> | undefined;
   private stopped = false;
   private admin: { key: string; client: KafkaAdmin } | undefined;
+  private readonly gate: KafkaRollGate;
 
   constructor(
     private readonly term: KafkaReadinessTarget,
     private readonly log: Logger,
     private readonly intervalMs = 1_000,
-  ) {}
+  ) {
+    this.gate = new KafkaRollGate(term, log.child({ component: 'kafka-roll-gate' }));
+  }
 
   start(): void {
     this.schedule(0);
@@ -91,7 +100,10 @@ export class KafkaReadinessLoop {
     if (this.stopped || !this.term.isLoaded || !this.term.stillLeading()) return;
     const units = this.term.units().filter((u) => u.kind === KAFKA_BROKER_KIND || u.kind === KAFKA_CONTROLLER_KIND);
     const running = units.filter((u) => u.task?.state === 'TASK_RUNNING');
-    if (running.length === 0) return;
+    if (running.length === 0) {
+      await this.gate.evaluate(units, undefined, undefined);
+      return;
+    }
     const brokers = running.filter((u) => u.kind === KAFKA_BROKER_KIND && u.task?.ports['broker'] !== undefined);
     const placements = brokers.flatMap((u) => {
       const id = nodeIdOf(u.name);
@@ -109,6 +121,8 @@ export class KafkaReadinessLoop {
       // Brokers forward DescribeQuorum to the active controller.
       quorum = await describeQuorumFromAny(servers, { timeoutMs: 3_000 }).catch(() => undefined);
     }
+    if (this.stopped || !this.term.stillLeading()) return;
+    await this.gate.evaluate(units, servers.length > 0 ? this.adminFor(servers) : undefined, quorum);
     if (this.stopped || !this.term.stillLeading()) return;
     for (const u of running) {
       const task = u.task;

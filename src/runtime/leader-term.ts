@@ -34,6 +34,10 @@ import { parseAppUnit, type AppRecord } from './apps.js';
 import { DesiredStore, loadApps } from './desired-store.js';
 import { loadKafkaRecord, type KafkaClusterRecord, type KafkaRuntimeOptions } from './kafka-desired.js';
 import { KafkaReadinessLoop } from './kafka-readiness-loop.js';
+import { describeStreamsMetrics, StreamsAutoscaler } from './streams-autoscaler.js';
+import { StreamsReadinessLoop } from './streams-readiness-loop.js';
+import { StreamsStatus } from './streams-status.js';
+import { KafkaDrainLoop, type DrainProgress } from './kafka-drain.js';
 import { SerialQueue } from './event-queue.js';
 import type { DriverFactory, MesosDriver } from './mesos-driver.js';
 import { RUNTIME_METRICS, type Metrics } from './metrics.js';
@@ -103,6 +107,10 @@ export class LeaderTerm {
   private lastDisconnect: string | undefined;
   private readonly offs: Array<() => void> = [];
   private kafkaLoop: KafkaReadinessLoop | undefined;
+  private streamsLoops: { readiness: StreamsReadinessLoop; autoscaler: StreamsAutoscaler } | undefined;
+  /** What the Streams loops observed (instance states, lag, autoscaler decisions). */
+  readonly streamsStatus = new StreamsStatus();
+  private kafkaDrain: KafkaDrainLoop | undefined;
 
   constructor(private readonly opts: LeaderTermOptions) {
     this.epoch = opts.epoch;
@@ -181,7 +189,16 @@ export class LeaderTerm {
     if (this.opts.kafka !== undefined) {
       this.kafkaLoop = new KafkaReadinessLoop(this, this.log.child({ component: 'kafka-readiness' }));
       this.kafkaLoop.start();
+      this.kafkaDrain = new KafkaDrainLoop(this, this.opts.timeline, this.log.child({ component: 'kafka-drain' }), { clock: this.clock });
+      this.kafkaDrain.start();
     }
+    describeStreamsMetrics(this.metrics);
+    this.streamsLoops = {
+      readiness: new StreamsReadinessLoop(this, this.streamsStatus, this.log.child({ component: 'streams-readiness' })),
+      autoscaler: new StreamsAutoscaler(this, { status: this.streamsStatus, metrics: this.metrics, timeline: this.opts.timeline, log: this.log.child({ component: 'streams-autoscaler' }) }),
+    };
+    this.streamsLoops.readiness.start();
+    this.streamsLoops.autoscaler.start();
   }
 
   /** Stops the term: no new work, the batch in progress finishes, the subscription closes without TEARDOWN. */
@@ -191,6 +208,9 @@ export class LeaderTerm {
     this.log.info('leadership term ending', { reason });
     this.timer.clear();
     await this.kafkaLoop?.stop();
+    await this.streamsLoops?.readiness.stop();
+    await this.streamsLoops?.autoscaler.stop();
+    await this.kafkaDrain?.stop();
     await this.queue.close();
     for (const off of this.offs.splice(0)) off();
     if (this.driver !== undefined) {
@@ -241,6 +261,11 @@ export class LeaderTerm {
     return this.desiredStore?.kafka?.quorumFormed === true;
   }
 
+  /** Broker removals under way (scale-in drains), by broker id; empty on a term without Kafka. */
+  kafkaDrains(): ReadonlyMap<number, DrainProgress> {
+    return this.kafkaDrain?.progress() ?? new Map<number, DrainProgress>();
+  }
+
   /** Persists quorumFormed = true once (never reset). */
   markKafkaQuorumFormed(): Promise<void> {
     return this.mutateDesired(async (store) => {
@@ -249,6 +274,15 @@ export class LeaderTerm {
       await store.putKafka({ ...rec, quorumFormed: true, updatedAt: new Date().toISOString() });
       this.opts.timeline.add({ at: this.clock(), kind: 'desired', message: `kafka cluster ${rec.spec.name}: the metadata quorum has formed` });
     });
+  }
+
+  /**
+   * The Kafka roll gate's stop holds (not persisted; recomputed every round). Applied at once, so a
+   * readiness event sent after them is decided with them; a change asks the core for a new decision.
+   */
+  setKafkaStopHolds(holds: Readonly<Record<string, string>>): void {
+    if (this.stopping || this.desiredStore === undefined) return;
+    if (this.desiredStore.setKafkaStopHolds(holds)) this.queue.push({ event: { type: 'tick' }, gen: this.gen });
   }
 
   /** External readiness of a task (units with readiness 'external'), decided in queue order. */

@@ -15,12 +15,15 @@ import type { FastifyInstance } from 'fastify';
 import type { ApiAuthConfig } from '../api/auth.js';
 import { buildApiServer } from '../api/server.js';
 import type { CoreConfig } from '../core/config.js';
+import type { RenderHook } from '../core/render.js';
 import type { Credential } from '../mesos/credentials.js';
 import { FencedStateStore } from '../state/fenced-state-store.js';
 import { LeaderElection } from '../state/leader-election.js';
 import { parseZkStateSpec } from '../state/zk-config.js';
 import { ZooKeeperStateStore } from '../state/zookeeper-state-store.js';
-import { kafkaRenderHook, KAFKA_BROKER_KIND, KAFKA_CONTROLLER_KIND } from '../kafka/units.js';
+import { artifactUri, kafkaRenderHook, KAFKA_BROKER_KIND, KAFKA_CONTROLLER_KIND } from '../kafka/units.js';
+import { managedBrokerUnits, streamsRenderHook } from '../streams/render.js';
+import { STREAMS_KIND } from '../streams/spec.js';
 import { errorMessage, KmfError } from '../util/errors.js';
 import { readRuntimeManifest } from '../util/runtime-manifest.js';
 import type { KafkaRuntimeOptions } from './kafka-desired.js';
@@ -96,10 +99,12 @@ function readTls(tls: { certFile: string; keyFile: string }): { cert: Buffer; ke
 }
 
 /**
- * Kafka support from the runtime manifest: the tarball is served at <advertised API>/artifacts/<file>.
- * Without a manifest the scheduler still runs apps; Kafka requests answer kafka_unavailable.
+ * Kafka support from the runtime manifest: the tarball is served at <advertised API>/artifacts/<file>. The
+ * templates carry `kmf-artifact:<file>`, resolved at launch by the render hook (so the leader's address is
+ * not part of any spec version). Without a manifest the scheduler still runs apps; Kafka requests answer
+ * kafka_unavailable.
  */
-function kafkaOptions(cfg: SchedulerConfig, advertised: () => string, log: Logger): KafkaRuntimeOptions | undefined {
+function kafkaOptions(cfg: SchedulerConfig, log: Logger): KafkaRuntimeOptions | undefined {
   if (cfg.kafkaManifest === false) return undefined;
   let manifest;
   try {
@@ -119,7 +124,7 @@ function kafkaOptions(cfg: SchedulerConfig, advertised: () => string, log: Logge
     tarballPath: k.tarball,
     unitOptions: () => ({
       distribution: { topDir: k.topDir, serverStart: k.serverStart, storageTool: k.storageTool },
-      tarballUrl: `${advertised()}/artifacts/${tarballName}`,
+      tarballUrl: artifactUri(tarballName),
       javaHome: path.dirname(path.dirname(manifest.javaBin)),
       ...(role === '*' ? {} : { role }),
       ...(cfg.kafkaBindHost === undefined ? {} : { bindHost: cfg.kafkaBindHost }),
@@ -164,12 +169,20 @@ export async function startScheduler(cfg: SchedulerConfig): Promise<SchedulerHan
       ...(cfg.credential === undefined ? {} : { credential: cfg.credential }),
       ...(cfg.mesosCaFile === undefined ? {} : { tls: { caFile: cfg.mesosCaFile } }),
     });
-  const kafka = kafkaOptions(cfg, () => advertised.value, log);
+  const kafka = kafkaOptions(cfg, log);
   // The render hook reads the persisted quorumFormed flag of whichever term leads (late-bound: the runtime
   // is created below).
   const holder: { runtime?: SchedulerRuntime } = {};
   const quorumFormed = (): boolean => holder.runtime?.leaderTerm()?.kafkaQuorumFormed() ?? false;
-  const renderers = kafka === undefined ? {} : { renderers: { [KAFKA_BROKER_KIND]: kafkaRenderHook(quorumFormed), [KAFKA_CONTROLLER_KIND]: kafkaRenderHook(quorumFormed), ...cfg.coreConfig.renderers } };
+  const artifactBase = (): string => advertised.value;
+  const kafkaHooks: Record<string, RenderHook> = kafka === undefined ? {} : { [KAFKA_BROKER_KIND]: kafkaRenderHook(quorumFormed, artifactBase), [KAFKA_CONTROLLER_KIND]: kafkaRenderHook(quorumFormed, artifactBase) };
+  // Streams instances get the managed brokers and the artifact server's address at launch (src/streams/render.ts).
+  const streamsHook = streamsRenderHook({
+    artifactBaseUrl: artifactBase,
+    brokerUnits: () => managedBrokerUnits(holder.runtime?.leaderTerm()?.kafka()?.spec),
+    javaHome: () => kafka?.unitOptions().javaHome,
+  });
+  const renderers = { renderers: { [STREAMS_KIND]: streamsHook, ...kafkaHooks, ...cfg.coreConfig.renderers } };
   const runtime = new SchedulerRuntime({
     store,
     fenced,

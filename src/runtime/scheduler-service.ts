@@ -15,6 +15,7 @@ import { KafkaService } from './kafka-service.js';
 import type { LeaderTerm } from './leader-term.js';
 import type { SchedulerRuntime } from './scheduler-runtime.js';
 import { SnapshotCache } from './state-snapshot.js';
+import type { StreamsStatus } from './streams-status.js';
 import type { TimelineEntry, TimelineQuery } from './timeline.js';
 
 export type ViewSource = 'leader' | 'zookeeper';
@@ -201,6 +202,11 @@ export class SchedulerService {
     const rec = view.apps.get(name);
     if (rec === undefined) throw new KmfError('not_found', `no app named "${name}"`, { details: { app: name } });
     return { source: view.source, app: this.appView(rec, view.units()) };
+  }
+
+  /** What the leader's Streams loops observed (undefined on a standby: it observes nothing). */
+  streamsStatus(): StreamsStatus | undefined {
+    return this.runtime.leaderTerm()?.streamsStatus;
   }
 
   timeline(opts: TimelineQuery): { entries: TimelineEntry[]; truncated: boolean; lastSeq: number } {

@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { MasterInfo, TaskStatus } from '../mesos/types.js';
+import type { MasterInfo, Resource, TaskStatus } from '../mesos/types.js';
 import { errorMessage, KmfError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import type { SimAgentOptions } from './agent/agent.js';
@@ -53,11 +53,32 @@ export interface SimClusterOptions {
   agentTimings?: SimAgentOptions['timings'];
   /** Root of the agents' work dirs (default: a fresh temporary directory, removed on stop). */
   workDir?: string;
+  /**
+   * Agents checkpoint their id and total resources (reservations, volumes) in `workDir`, and a cluster started
+   * again on the same `workDir` recovers them, as restarted Mesos agents recover from their meta directory
+   * (their tasks are gone: a new master reports them TASK_GONE on reconciliation). Needs `workDir`.
+   */
+  recoverAgents?: boolean;
   /** zk://host:port/path: register the masters in ZooKeeper; leadership follows the group. */
   zk?: string;
   zkSessionTimeoutMs?: number;
   /** Extra HTTP routes on every master (the control API). */
   extraRoutes?: (cluster: SimCluster) => ExtraRoutes;
+}
+
+/** An agent's checkpoint (see SimClusterOptions.recoverAgents), or undefined when there is none yet. */
+function readAgentCheckpoint(file: string): { id: string; resources: Resource[] } | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const v: unknown = JSON.parse(text);
+  if (typeof v !== 'object' || v === null) throw new KmfError('SIM_BAD_CHECKPOINT', `${file} is not an agent checkpoint`);
+  const { id, resources } = v as { id?: unknown; resources?: unknown };
+  if (typeof id !== 'string' || !Array.isArray(resources)) throw new KmfError('SIM_BAD_CHECKPOINT', `${file} is not an agent checkpoint`);
+  return { id, resources: resources as Resource[] };
 }
 
 export interface AddAgentOptions {
@@ -347,14 +368,18 @@ export class SimCluster {
   async addAgent(options: AddAgentOptions = {}): Promise<string> {
     const base = this.nodes[this.leaderIndex ?? 0]?.info.id ?? 'sim';
     const n = this.agentCounter++;
-    const id = `${base}-S${n}`;
+    const agentDir = path.join(this.workDir, `agent-${n}`);
+    const checkpointFile = this.opts.recoverAgents === true ? path.join(agentDir, 'meta', 'agent.json') : undefined;
+    const recovered = checkpointFile === undefined ? undefined : readAgentCheckpoint(checkpointFile);
+    const id = recovered?.id ?? `${base}-S${n}`;
     const ip = this.agentAddress(n);
     const handle = new AgentHandle({
       id,
       hostname: options.hostname ?? ip,
       ip,
-      workDir: path.join(this.workDir, `agent-${n}`),
-      resources: parseResources(options.resources ?? this.opts.resources ?? DEFAULT_AGENT_RESOURCES),
+      workDir: agentDir,
+      resources: recovered?.resources ?? parseResources(options.resources ?? this.opts.resources ?? DEFAULT_AGENT_RESOURCES),
+      ...(checkpointFile === undefined ? {} : { checkpointFile }),
       attributes: parseAttributes(options.attributes ?? this.opts.attributes ?? ''),
       logger: this.logger,
       router: { master: () => this.master(), faults: this.faults },
@@ -363,6 +388,8 @@ export class SimCluster {
       ...(this.opts.agentTimings === undefined ? {} : { timings: this.opts.agentTimings }),
     });
     await handle.start();
+    handle.writeCheckpoint();
+    if (recovered !== undefined) this.logger.info('agent recovered from its checkpoint', { agentId: id, workDir: agentDir });
     this.agents.set(id, handle);
     this.master()?.registerAgent(handle.registration());
     return id;

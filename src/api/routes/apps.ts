@@ -18,7 +18,10 @@
 import { z } from 'zod';
 import { CONSTRAINT_OPERATORS } from '../../model/units.js';
 import { APP_NAME, MAX_APP_NAME, MAX_INSTANCES, parseAppUnit, type AppSpec } from '../../runtime/apps.js';
+import { servedArtifacts } from '../../streams/artifacts.js';
+import { streamsDeployIssues, type StreamsCheckDeps, type StreamsCheckInput } from '../../streams/deploy-checks.js';
 import type { AppView } from '../../runtime/scheduler-service.js';
+import type { StreamsStatusView } from '../../runtime/streams-status.js';
 import { KmfError } from '../../util/errors.js';
 import { defineRoute, type ApiRoute } from '../route.js';
 import { AcceptedSchema, forceParam, intFromString, PlanStepSchema, SourceSchema } from '../schemas.js';
@@ -79,6 +82,29 @@ const uri = z.union([
   }),
 ]);
 
+/** Fields of `"type": "streams"` apps (docs/streams.md); the scheduler checks how they combine. */
+const streamsFields = {
+  type: z.enum(['command', 'streams']).optional().meta({ description: 'command (default) or streams: a Kafka Streams app (docs/streams.md)' }),
+  applicationId: z.string().min(1).max(200).optional().meta({ description: 'Streams application.id (default: the name)' }),
+  artifact: z.string().min(1).max(2000).optional().meta({ description: 'The jar: a file name served at GET /artifacts/<name>, or an http(s) URL', example: 'wordcount-1.0.jar' }),
+  mainClass: z.string().min(1).optional().meta({ description: 'Main class (default: java -jar)' }),
+  args: z.array(z.string()).optional(),
+  heap: z.int().min(16).optional().meta({ description: 'JVM heap, MB (default: half of mem)' }),
+  jvmOpts: z.string().optional(),
+  streamsConfig: z.record(z.string().min(1), z.string()).optional().meta({ description: 'Streams/client properties; bootstrap.servers defaults to the managed cluster' }),
+  stateVolume: z.int().min(1).optional().meta({ description: 'MB: state.dir on a sticky persistent volume' }),
+  autoscale: z
+    .strictObject({
+      min: z.int().min(0).optional(),
+      max: z.int().min(1),
+      targetLagPerInstance: z.int().min(1),
+      cooldownSeconds: z.number().min(0).optional(),
+      inputTopics: z.array(z.string().min(1)).min(1),
+    })
+    .optional()
+    .meta({ description: 'Lag autoscaler: instances = clamp(ceil(lag / targetLagPerInstance), min, max, input partitions)' }),
+};
+
 const appFields = {
   name: appName,
   instances: z.int().min(0).max(MAX_INSTANCES).optional().meta({ description: 'Number of instances (default 1)' }),
@@ -86,9 +112,10 @@ const appFields = {
   mem: z.number({ error: (iss) => (iss.input === undefined ? 'is required, in MB (e.g. 256)' : undefined) }).gt(0, { error: 'must be > 0' }).meta({ description: 'Memory, MB' }),
   disk: z.number().min(0).optional().meta({ description: 'Sandbox disk, MB' }),
   command: z
-    .string({ error: (iss) => (iss.input === undefined ? 'is required (run through /bin/sh -c)' : undefined) })
+    .string()
     .regex(/\S/, { error: 'is required (run through /bin/sh -c)' })
-    .meta({ description: 'Shell command (placeholders such as {{port:http}} and {{host}} are resolved at launch)' }),
+    .optional()
+    .meta({ description: 'Shell command (placeholders such as {{port:http}} and {{host}} are resolved at launch); required unless a streams app gives an artifact' }),
   env: z.record(z.string().regex(ENV_NAME, { error: `must be an environment variable name (${ENV_NAME.source})` }), z.string()).optional(),
   ports: portsField.optional(),
   volume: z
@@ -123,6 +150,8 @@ const appFields = {
   killGracePeriodSeconds: z.number().min(0).optional(),
   strategy: z.enum(['parallel', 'serial']).optional().meta({ description: 'Deploy instances all at once (default) or one after the other' }),
   labels: z.record(z.string(), z.string()).optional(),
+  maxUnavailable: z.int().min(1).max(MAX_INSTANCES).optional().meta({ description: 'How many instances a rolling update may restart at once (default 1)' }),
+  ...streamsFields,
 };
 
 export const AppInputSchema = z.strictObject(appFields).meta({ description: 'An app to deploy' });
@@ -139,7 +168,7 @@ const AppSpecSchema = z
     instances: z.number(),
     cpus: z.number(),
     mem: z.number(),
-    command: z.string(),
+    command: z.string().optional(),
   })
   .meta({ id: 'AppSpec', description: 'The normalized spec (defaults filled in, constraints parsed)' });
 
@@ -198,6 +227,42 @@ async function refuseDuringRoll(deps: ApiDeps, app: string, force: boolean | und
   });
 }
 
+function kafkaArtifactExists(deps: ApiDeps, name: string): boolean {
+  try {
+    deps.service.kafka.artifact(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function streamsCheckDeps(deps: ApiDeps): StreamsCheckDeps {
+  const artifacts = servedArtifacts();
+  return {
+    artifactExists: (name) => artifacts.find(name) !== undefined || kafkaArtifactExists(deps, name),
+    artifactNames: () => artifacts.names(),
+    partitions: async (topic) => {
+      // Only a cluster with a running broker is asked (a cluster still deploying would make the request wait).
+      const { bootstrapServers } = await deps.service.kafka.endpoints();
+      if (bootstrapServers.length === 0) return undefined;
+      return (await deps.service.kafka.describeTopic(topic)).partitions.length;
+    },
+  };
+}
+
+/** 400 (invalid_app, nothing changed) when a streams app names an artifact nobody serves or more instances than partitions. */
+async function refuseBadStreams(deps: ApiDeps, input: StreamsCheckInput): Promise<void> {
+  const issues = await streamsDeployIssues(input, streamsCheckDeps(deps));
+  if (issues.length > 0) throw new KmfError('invalid_app', `the app is not valid: ${issues.join('; ')}`, { details: { issues } });
+}
+
+/** A streams app's view with what the leader observed: instance states, lag, the autoscaler's last decision. */
+function withStreams(deps: ApiDeps, app: AppView): AppView & { streams?: StreamsStatusView } {
+  if (app.spec.type !== 'streams') return app;
+  const status = deps.service.streamsStatus();
+  return { ...app, streams: status?.view(app.name, app.instances.map((i) => i.unit)) ?? { instances: {} } };
+}
+
 function summary(app: AppView): string {
   return `${app.spec.instances} instance(s) of ${app.spec.cpus} cpus / ${app.spec.mem} MB`;
 }
@@ -214,7 +279,10 @@ export function appRoutes(deps: ApiDeps): ApiRoute[] {
       tags,
       access: 'read',
       responses: { 200: { description: 'Every app, by name', schema: z.looseObject({ source: SourceSchema, apps: z.array(AppViewSchema) }) } },
-      handler: async () => ({ body: await service.listApps() }),
+      handler: async () => {
+        const r = await service.listApps();
+        return { body: { ...r, apps: r.apps.map((a) => withStreams(deps, a)) } };
+      },
     }),
     defineRoute({
       method: 'POST',
@@ -229,6 +297,7 @@ export function appRoutes(deps: ApiDeps): ApiRoute[] {
       errors: [409],
       responses: { 201: { description: 'Created; Location names the app', schema: AppEnvelope } },
       handler: async ({ body }) => {
+        await refuseBadStreams(deps, body);
         const app = await service.deployApp(body);
         return { status: 201, headers: { location: `/api/v1/apps/${app.name}` }, body: { app }, audit: `deployed app ${app.name}: ${summary(app)}` };
       },
@@ -242,7 +311,10 @@ export function appRoutes(deps: ApiDeps): ApiRoute[] {
       access: 'read',
       params: NameParams,
       responses: { 200: { description: 'The app', schema: z.looseObject({ source: SourceSchema, app: AppViewSchema }) } },
-      handler: async ({ params }) => ({ body: await service.getApp(params.name) }),
+      handler: async ({ params }) => {
+        const r = await service.getApp(params.name);
+        return { body: { ...r, app: withStreams(deps, r.app) } };
+      },
     }),
     defineRoute({
       method: 'PUT',
@@ -261,6 +333,7 @@ export function appRoutes(deps: ApiDeps): ApiRoute[] {
       handler: async ({ params, query, body }) => {
         await service.getApp(params.name); // 404 before 409
         await refuseDuringRoll(deps, params.name, query.force, 'changing it');
+        await refuseBadStreams(deps, body);
         const app = await service.updateApp(params.name, body);
         return { body: { app }, audit: `updated app ${app.name}: ${summary(app)}${query.force === true ? ' (forced)' : ''}` };
       },
@@ -296,7 +369,9 @@ export function appRoutes(deps: ApiDeps): ApiRoute[] {
       body: ScaleSchema,
       responses: { 200: { description: 'The app', schema: AppEnvelope } },
       handler: async ({ params, body }) => {
-        const before = (await service.getApp(params.name)).app.spec.instances;
+        const current = (await service.getApp(params.name)).app.spec;
+        const before = current.instances;
+        await refuseBadStreams(deps, { ...current, instances: body.instances, artifact: undefined });
         const app = await service.scaleApp(params.name, body.instances);
         return { body: { app }, audit: `scaled app ${app.name} from ${before} to ${body.instances} instance(s)` };
       },

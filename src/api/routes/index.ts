@@ -5,6 +5,7 @@ import type { ApiRoute } from '../route.js';
 import { appRoutes } from './apps.js';
 import { artifactRoutes } from './artifacts.js';
 import { brokerRoutes } from './brokers.js';
+import { clusterRoutes } from './cluster.js';
 import type { ApiDeps } from './context.js';
 import { eventRoutes } from './events.js';
 import { probeRoutes } from './health.js';
@@ -13,5 +14,5 @@ import { statusRoutes } from './status.js';
 import { topicRoutes } from './topics.js';
 
 export function allRoutes(deps: ApiDeps): ApiRoute[] {
-  return [...probeRoutes(deps), ...statusRoutes(deps), ...planRoutes(deps), ...appRoutes(deps), ...eventRoutes(deps), ...brokerRoutes(deps), ...topicRoutes(deps), ...artifactRoutes(deps)];
+  return [...probeRoutes(deps), ...statusRoutes(deps), ...planRoutes(deps), ...appRoutes(deps), ...eventRoutes(deps), ...brokerRoutes(deps), ...clusterRoutes(deps), ...topicRoutes(deps), ...artifactRoutes(deps)];
 }

@@ -2,14 +2,16 @@
  * `kmf app …`: Kafka Streams apps (or any command) as N instances.
  *
  *   kmf app list | show NAME
- *   kmf app deploy [FILE|-] [--name N --instances N --cpus C --mem MB --command CMD --env K=V --port NAME …] [--wait]
+ *   kmf app deploy [FILE|-] [--file FILE] [--name N --instances N --cpus C --mem MB --command CMD --env K=V --port NAME …] [--wait]
  *   kmf app update NAME [FILE|-] [same flags: changes on top of the current spec] [--force] [--wait]
  *   kmf app scale NAME N [--wait]
  *   kmf app restart NAME [--instance I] [--force] [--wait]     (rolling, or one instance in place)
  *   kmf app replace NAME INDEX                                   (relaunch elsewhere, fresh volume)
  *   kmf app remove NAME [--wait]
  *
- * A FILE is the app as JSON (the body of POST /api/v1/apps); flags override its fields.
+ * A FILE is the app as JSON (the body of POST /api/v1/apps); flags override its fields. Kafka Streams apps
+ * ("type": "streams", docs/streams.md) use the same verbs; `show` adds each instance's Streams state and the
+ * app's lag and autoscaler decision.
  */
 import fs from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
@@ -100,22 +102,45 @@ function specFrom(base: Record<string, unknown>, flags: SpecFlags): Record<strin
   return spec;
 }
 
-export function renderApp(app: AppView): string {
+/** What GET /api/v1/apps/{name} adds for a streams app. */
+interface StreamsView {
+  instances: Record<string, { taskId: string; state: string; at: string } | undefined>;
+  lag?: number;
+  lagByTopic?: Record<string, number>;
+  partitions?: number;
+  lagAt?: string;
+  lagError?: string;
+  autoscaler?: { action: string; target: number; desired?: number; reason: string; at: string };
+}
+
+function streamsLines(app: AppView & { streams?: StreamsView }): string[] {
   const s = app.spec;
-  const head = [
-    `app ${app.name}: ${app.status}`,
-    `  ${s.instances} instance(s) × ${s.cpus} cpus, ${s.mem} MB; command: ${s.command}`,
-    `  created ${app.createdAt}, updated ${app.updatedAt}`,
-    '',
-  ].join('\n');
+  if (s['type'] !== 'streams') return [`  ${s.instances} instance(s) × ${s.cpus} cpus, ${s.mem} MB; command: ${s.command}`];
+  const what = typeof s['artifact'] === 'string' ? `artifact ${s['artifact']}${typeof s['mainClass'] === 'string' ? ` (${s['mainClass']})` : ''}` : `command: ${s.command}`;
+  const out = [`  streams app ${String(s['applicationId'])}: ${s.instances} instance(s) × ${s.cpus} cpus, ${s.mem} MB; ${what}`];
+  const auto = s['autoscale'] as { min: number; max: number; targetLagPerInstance: number; cooldownSeconds: number; inputTopics: string[] } | undefined;
+  if (auto !== undefined) out.push(`  autoscale ${auto.min}..${auto.max} at ${auto.targetLagPerInstance} lag/instance, cooldown ${auto.cooldownSeconds} s, inputs ${auto.inputTopics.join(', ')}`);
+  const st = app.streams;
+  if (st?.lag !== undefined) {
+    const topics = Object.entries(st.lagByTopic ?? {}).map(([t, n]) => `${t}: ${n}`).join(', ');
+    out.push(`  lag ${st.lag}${topics === '' ? '' : ` (${topics})`}${st.partitions === undefined ? '' : `, ${st.partitions} input partition(s)`}${st.lagAt === undefined ? '' : ` at ${st.lagAt}`}`);
+  } else if (st?.lagError !== undefined) out.push(`  lag unknown: ${st.lagError}`);
+  if (st?.autoscaler !== undefined) out.push(`  autoscaler: ${st.autoscaler.reason} (${st.autoscaler.at})`);
+  return out;
+}
+
+export function renderApp(app: AppView & { streams?: StreamsView }): string {
+  const streams = app.spec['type'] === 'streams';
+  const head = [`app ${app.name}: ${app.status}`, ...streamsLines(app), `  created ${app.createdAt}, updated ${app.updatedAt}`, ''].join('\n');
   if (app.instances.length === 0) return `${head}(no instances)\n`;
   return (
     head +
     table(
-      ['#', 'STATE', 'TASK', 'HOST', 'PORTS', 'STEP'],
+      ['#', 'STATE', ...(streams ? ['STREAMS'] : []), 'TASK', 'HOST', 'PORTS', 'STEP'],
       app.instances.map((i) => [
         i.index,
         i.goal === 'running' ? i.state : `${i.state} (${i.goal})`,
+        ...(streams ? [app.streams?.instances[i.unit]?.state] : []),
         i.taskId === undefined ? undefined : `${i.taskId} ${i.taskState?.replace(/^TASK_/, '') ?? ''}`.trim(),
         i.hostname,
         i.ports === undefined || Object.keys(i.ports).length === 0 ? undefined : Object.entries(i.ports).map(([k, v]) => `${k}:${v}`).join(','),
@@ -157,10 +182,18 @@ export function register(program: Command): void {
     runVerb(flags, async (api) => show((await api.get<{ app: AppView }>(path(name))).app, flags.json === true)),
   );
 
-  apiOptions(waitOptions(specOptions(app.command('deploy').description('deploy an app from a JSON file (or - for stdin) and/or flags').argument('[file]')))).action(
-    async (file: string | undefined, flags: WaitFlags & SpecFlags) =>
+  apiOptions(
+    waitOptions(
+      specOptions(app.command('deploy').description('deploy an app (a command, or a Kafka Streams app: docs/streams.md) from a JSON file (or - for stdin) and/or flags').argument('[file]')).option(
+        '--file <file>',
+        'the app as JSON (same as the FILE argument)',
+      ),
+    ),
+  ).action(
+    async (file: string | undefined, flags: WaitFlags & SpecFlags & { file?: string }) =>
       runVerb(flags, async (api) => {
-        const spec = specFrom(readSpecFile(file), flags);
+        if (file !== undefined && flags.file !== undefined) throw new CliError(EXIT.usage, 'give the spec file once: as FILE or with --file');
+        const spec = specFrom(readSpecFile(file ?? flags.file), flags);
         const created = (await api.post<{ app: AppView }>('/api/v1/apps', spec)).app;
         const result = flags.wait === true ? await waitForApp(api, created.name, { timeoutMs: flags.waitTimeout * 1000, quiet: flags.json === true }) : created;
         show(result, flags.json === true);

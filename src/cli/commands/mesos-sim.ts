@@ -40,6 +40,7 @@ interface MesosSimFlags {
   statusUpdateRetry?: number;
   agentAddresses?: 'distinct' | 'shared';
   workDir?: string;
+  recover?: boolean;
 }
 
 export function register(program: Command): void {
@@ -63,6 +64,7 @@ export function register(program: Command): void {
     .option('--status-update-retry <s>', 'first status update retry (doubles up to 10 min; Mesos: 10)', seconds)
     .option('--agent-addresses <mode>', "'distinct' loopback address per agent, or 'shared'")
     .option('--work-dir <dir>', 'agents work directory (default: a temporary directory)')
+    .option('--recover', 'agents checkpoint their id, reservations and volumes in --work-dir and recover them when started again')
     .action(async (flags: MesosSimFlags) => {
       const logger = createLogger({ component: 'mesos-sim' });
       const options: SimClusterOptions = {
@@ -92,6 +94,10 @@ export function register(program: Command): void {
         options.agentAddresses = flags.agentAddresses;
       }
       if (flags.workDir !== undefined) options.workDir = flags.workDir;
+      if (flags.recover === true) {
+        if (flags.workDir === undefined) throw new InvalidArgumentError('--recover needs --work-dir (where the agents checkpoint)');
+        options.recoverAgents = true;
+      }
 
       const cluster = await SimCluster.start(options);
       let stopping = false;

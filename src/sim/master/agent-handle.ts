@@ -27,6 +27,8 @@ import type { StatusUpdateFaults } from './faults.js';
 import type { SimMaster } from './master.js';
 import type { AgentLink, AgentRegistration, RegisteredTask } from './model.js';
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 
 export interface AgentRouter {
   /** The leading master, if any. */
@@ -46,6 +48,11 @@ export interface AgentHandleOptions {
   timings?: SimAgentOptions['timings'];
   logger: Logger;
   router: AgentRouter;
+  /**
+   * Where the agent checkpoints its id and total resources (dynamic reservations and volumes included), as a
+   * real agent does under its work dir's meta/: a sim started again with --recover reads it back.
+   */
+  checkpointFile?: string;
 }
 
 export type AgentLifecycle = 'up' | 'down' | 'removed';
@@ -288,6 +295,16 @@ export class AgentHandle implements AgentLink {
 
   updateTotalResources(total: Resource[]): void {
     this.total = total;
+    this.writeCheckpoint();
+  }
+
+  /** Persist the id and total resources (write to a temporary file, then rename: never a torn file). */
+  writeCheckpoint(): void {
+    const file = this.opts.checkpointFile;
+    if (file === undefined) return;
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(`${file}.tmp`, JSON.stringify({ id: this.id, resources: this.total }));
+    fs.renameSync(`${file}.tmp`, file);
   }
 
   createVolume(role: string, persistenceId: string): string {

@@ -3,6 +3,7 @@ package io.kmf.examples;
 import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.io.StringReader;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -34,7 +35,10 @@ import sun.misc.Signal;
  * <p>Configured only through the environment, because it runs as a Mesos task:
  * BOOTSTRAP_SERVERS, IN_TOPIC (words-in), OUT_TOPIC (word-counts), APPLICATION_ID (wordcount), STATE_DIR
  * (else $MESOS_SANDBOX/state), REPLICATION_FACTOR (-1: the broker's default), GROUP_INSTANCE_ID (static
- * membership, so a restarted instance gets its partitions back without a rebalance), PORT (GET /state).
+ * membership, so a restarted instance gets its partitions back without a rebalance), PORT (GET /state), and
+ * KMF_STREAMS_CONFIG: any further Streams/client settings as Java properties text (one key=value a line), which kmf
+ * fills from the app spec's streamsConfig plus what it manages (application.id, bootstrap.servers,
+ * group.instance.id, state.dir); those lines win over the variables above.
  *
  * <p>Readiness: stdout gets one line per state transition, {@code STATE <new> <old>}; {@code STATE RUNNING} means
  * ready. SIGTERM/SIGINT close the client (10 s at most) and exit 0; the ERROR state exits 1.
@@ -87,6 +91,16 @@ public final class WordCount {
     if (instance != null && !instance.isEmpty()) {
       p.put(StreamsConfig.mainConsumerPrefix(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG), instance);
     }
+    String extra = System.getenv("KMF_STREAMS_CONFIG");
+    if (extra != null && !extra.isEmpty()) {
+      Properties given = new Properties();
+      try {
+        given.load(new StringReader(extra));
+      } catch (IOException e) {
+        throw new IllegalArgumentException("KMF_STREAMS_CONFIG is not Java properties text", e);
+      }
+      p.putAll(given);
+    }
     return p;
   }
 
@@ -95,7 +109,11 @@ public final class WordCount {
     return v == null || v.isEmpty() ? fallback : v;
   }
 
-  /** GET /state answers the client's state; 200 while it is (or may soon be again) processing, 503 otherwise. */
+  /**
+   * GET /state answers the client's state; 200 while it is (or may soon be again) processing, 503 otherwise. The body
+   * is {"state":"RUNNING"} when the request accepts application/json (kmf's readiness probe asks for it), else the
+   * bare state name and a newline.
+   */
   private static HttpServer stateServer(int port, KafkaStreams streams) throws IOException {
     HttpServer server = HttpServer.create(new InetSocketAddress(port), 0);
     server.createContext("/state", exchange -> {
@@ -106,8 +124,11 @@ public final class WordCount {
         }
         KafkaStreams.State state = streams.state();
         boolean healthy = state == KafkaStreams.State.RUNNING || state == KafkaStreams.State.REBALANCING;
-        byte[] body = (state.name() + "\n").getBytes(StandardCharsets.UTF_8);
-        exchange.getResponseHeaders().set("Content-Type", "text/plain; charset=utf-8");
+        String accept = exchange.getRequestHeaders().getFirst("Accept");
+        boolean json = accept != null && accept.contains("application/json");
+        String text = json ? "{\"state\":\"" + state.name() + "\"}" : state.name() + "\n";
+        byte[] body = text.getBytes(StandardCharsets.UTF_8);
+        exchange.getResponseHeaders().set("Content-Type", json ? "application/json" : "text/plain; charset=utf-8");
         exchange.sendResponseHeaders(healthy ? 200 : 503, body.length);
         try (OutputStream out = exchange.getResponseBody()) {
           out.write(body);

@@ -1,0 +1,60 @@
+/**
+ * Ports for the sandbox: ZooKeeper, the sim master and the admin API get free ports (the ones of the previous
+ * run when they are still free, so URLs stay the same across restarts); the agents get a range of 100 ports
+ * that every agent address can bind, chosen once per directory, below Linux' ephemeral range (32768+) so no
+ * outgoing connection takes one of them.
+ */
+import net from 'node:net';
+import { KmfError } from '../util/errors.js';
+
+export function portFree(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.unref();
+    server.once('error', () => resolve(false));
+    server.listen({ port, host, exclusive: true }, () => server.close(() => resolve(true)));
+  });
+}
+
+export function freePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      const addr = server.address();
+      const port = addr !== null && typeof addr !== 'string' ? addr.port : 0;
+      server.close(() => (port > 0 ? resolve(port) : reject(new KmfError('sandbox_no_port', 'listen(0) gave no port'))));
+    });
+  });
+}
+
+/** `preferred` if it is free, else a fresh free port. */
+export async function reusePort(preferred: number | undefined, host = '127.0.0.1'): Promise<number> {
+  if (preferred !== undefined && preferred > 0 && (await portFree(preferred, host))) return preferred;
+  return freePort(host);
+}
+
+export const AGENT_PORT_COUNT = 100;
+
+/**
+ * A range of AGENT_PORT_COUNT ports free on every host in `hosts`, starting at a random multiple of 100 in
+ * [20000, 32000): two sandboxes (or a sandbox and a test) on one machine rarely pick the same one.
+ */
+export async function pickAgentPorts(hosts: readonly string[], random: () => number = Math.random): Promise<{ begin: number; end: number }> {
+  const slots = (32_000 - 20_000) / AGENT_PORT_COUNT;
+  const first = Math.floor(random() * slots);
+  for (let i = 0; i < slots; i++) {
+    const begin = 20_000 + ((first + i) % slots) * AGENT_PORT_COUNT;
+    const end = begin + AGENT_PORT_COUNT - 1;
+    if (await rangeFree(begin, end, hosts)) return { begin, end };
+  }
+  throw new KmfError('sandbox_no_ports', `no range of ${AGENT_PORT_COUNT} free ports between 20000 and 32000 for the agents`);
+}
+
+async function rangeFree(begin: number, end: number, hosts: readonly string[]): Promise<boolean> {
+  for (const host of hosts) {
+    for (let p = begin; p <= end; p++) if (!(await portFree(p, host))) return false;
+  }
+  return true;
+}

@@ -1,0 +1,204 @@
+/**
+ * `kmf sandbox` end to end, as a user runs it: `bin/kmf.js sandbox --dir <tmp>` as a real child process.
+ *  - cold start: waits for `ready`, reads the printed bootstrap servers, produces lines to `words-in` with kafkajs
+ *    and reads the example app's exactly-once word counts back from `word-counts`;
+ *  - SIGINT (Ctrl-C): exit 0, every process it started (pids.json) gone, with its process group, and no process
+ *    left with the sandbox directory in its command line or as its working directory (the Kafka and app JVMs);
+ *  - warm start in the same directory: the scheduler resumes its framework, the brokers come back with their data
+ *    (the counts continue from where they were), then the same clean stop.
+ * The time from the command to `ready` is logged for both runs (no assertion on it).
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import kafkajs from 'kafkajs';
+import { ROOT } from '../helpers/scheduler-harness.js';
+import { spawnManaged, type ManagedProcess } from '../helpers/processes.js';
+
+const { Kafka, logLevel } = kafkajs;
+process.env['KAFKAJS_NO_PARTITIONER_WARNING'] = '1';
+
+const READY_TIMEOUT_MS = 360_000;
+
+let dir: string;
+const running: ManagedProcess[] = [];
+
+before(() => {
+  dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'kmf-sandbox-test-')));
+});
+
+after(async () => {
+  for (const p of running) await p.stop(40_000).catch(() => undefined);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+interface Started {
+  proc: ManagedProcess;
+  bootstrap: string[];
+  apiUrl: string;
+  mesosUrl: string;
+  readyMs: number;
+}
+
+async function startSandbox(label: string): Promise<Started> {
+  const t0 = Date.now();
+  const proc = spawnManaged({
+    name: `kmf-sandbox-${label}`,
+    command: process.execPath,
+    args: [path.join(ROOT, 'bin', 'kmf.js'), 'sandbox', '--dir', dir],
+    cwd: ROOT,
+    logFile: path.join(os.tmpdir(), `kmf-sandbox-test-${process.pid}-${label}.log`),
+  });
+  running.push(proc);
+  await proc.waitForLine(/^ready$/, READY_TIMEOUT_MS);
+  const readyMs = Date.now() - t0;
+  const value = async (label: string): Promise<string> => {
+    const line = await proc.waitForLine(new RegExp(`^${label}: \\S+`), 10_000);
+    return line.slice(label.length + 2).split(/\s+/)[0] ?? '';
+  };
+  const bootstrap = (await value('bootstrap servers')).split(',');
+  const apiUrl = await value('admin API');
+  const mesosUrl = await value('Mesos master');
+  await proc.waitForLine(/^admin API token: \S+/, 10_000);
+  console.log(`${label}: command → ready in ${(readyMs / 1000).toFixed(1)} s (bootstrap ${bootstrap.join(',')})`);
+  return { proc, bootstrap, apiUrl, mesosUrl, readyMs };
+}
+
+async function produce(bootstrap: string[], lines: readonly string[]): Promise<void> {
+  const producer = new Kafka({ clientId: 'sandbox-test', brokers: bootstrap, logLevel: logLevel.NOTHING, retry: { retries: 10 } }).producer();
+  await producer.connect();
+  try {
+    await producer.send({ topic: 'words-in', acks: -1, messages: lines.map((value) => ({ value })) });
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+/** Reads `word-counts` (committed records only) until each word's latest count is the expected one. */
+async function readCounts(bootstrap: string[], expected: ReadonlyMap<string, number>, timeoutMs = 120_000): Promise<Map<string, string>> {
+  const consumer = new Kafka({ clientId: 'sandbox-test', brokers: bootstrap, logLevel: logLevel.NOTHING }).consumer({
+    groupId: `sandbox-test-${Date.now()}`,
+    readUncommitted: false,
+  });
+  const latest = new Map<string, string>();
+  const done = (): boolean => [...expected].every(([w, n]) => latest.get(w) === String(n));
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic: 'word-counts', fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const diff = [...expected].map(([w, n]) => `${w}: want ${n}, have ${latest.get(w) ?? '-'}`);
+        reject(new Error(`word counts not reached in ${timeoutMs} ms: ${diff.join('; ')}`));
+      }, timeoutMs);
+      consumer
+        .run({
+          eachMessage: ({ message }) => {
+            const word = message.key?.toString('utf8');
+            if (word !== undefined && expected.has(word)) latest.set(word, message.value?.toString('utf8') ?? '');
+            if (done()) {
+              clearTimeout(timer);
+              resolve();
+            }
+            return Promise.resolve();
+          },
+        })
+        .catch(reject);
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  return latest;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Every process whose command line names the sandbox directory or whose working directory is inside it. */
+function processesOfDir(): string[] {
+  const out: string[] = [];
+  for (const e of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const cmd = fs.readFileSync(`/proc/${e}/cmdline`, 'utf8').replaceAll('\0', ' ');
+      if (cmd === '') continue;
+      let cwd = '';
+      try {
+        cwd = fs.readlinkSync(`/proc/${e}/cwd`);
+      } catch {
+        // not ours
+      }
+      if (cmd.includes(`${dir}/`) || cwd.startsWith(dir)) out.push(`${e}: ${cmd.slice(0, 160)}`);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+/** SIGINT as a Ctrl-C would send; then nothing the sandbox started may be left. */
+async function stopAndCheck(s: Started): Promise<void> {
+  const pids = JSON.parse(fs.readFileSync(path.join(dir, 'pids.json'), 'utf8')) as { sandbox: number; children: Array<{ name: string; pid: number }> };
+  assert.equal(pids.sandbox, s.proc.pid);
+  assert.deepEqual(
+    pids.children.map((c) => c.name),
+    ['kmf-sandbox-zookeeper', 'kmf-sandbox-mesos-sim', 'kmf-sandbox-scheduler'],
+  );
+  const javaBefore = processesOfDir().filter((p) => p.includes('java'));
+  assert.ok(javaBefore.length >= 4, `the brokers' and the app's JVMs run from the sandbox directory:\n${javaBefore.join('\n')}`);
+  s.proc.signal('SIGINT');
+  const exit = await s.proc.exited;
+  assert.equal(exit.code, 0, `exit after SIGINT:\n${s.proc.tail(30)}`);
+  assert.match(s.proc.tail(10), /stopped; nothing left running/);
+  for (const c of pids.children) {
+    assert.equal(alive(c.pid), false, `${c.name} (pid ${c.pid}) is gone`);
+    assert.equal(alive(-c.pid), false, `${c.name}'s process group ${c.pid} is gone`);
+  }
+  assert.deepEqual(processesOfDir(), [], 'no process left running from the sandbox directory');
+  assert.equal(fs.existsSync(path.join(dir, 'sandbox.pid')), false, 'the directory lock is released');
+}
+
+function countsOf(lines: readonly string[], into = new Map<string, number>()): Map<string, number> {
+  for (const line of lines) for (const w of line.toLowerCase().split(/[^\p{L}\p{N}]+/u)) if (w !== '') into.set(w, (into.get(w) ?? 0) + 1);
+  return into;
+}
+
+describe('kmf sandbox', { timeout: 1_200_000 }, () => {
+  const tag = `t${process.pid}`;
+  const lines = [`alpha ${tag} beta`, `Alpha, ${tag}-gamma`, `beta alpha`, `end${tag}`];
+  const expected = countsOf(lines);
+
+  // One test, two phases in order: the warm start needs the directory the cold start left.
+  test('a cold start and a warm start in the same directory, each stopped by Ctrl-C', async (t) => {
+    await t.test('cold start: ready, Kafka and the example app work through the printed bootstrap servers, Ctrl-C leaves nothing behind', async () => {
+      const s = await startSandbox('cold');
+      assert.equal(s.bootstrap.length, 3, 'three brokers');
+      assert.match(s.apiUrl, /^http:\/\/127\.0\.0\.1:\d+$/);
+      assert.match(s.mesosUrl, /^http:\/\/127\.0\.0\.1:\d+$/);
+      assert.equal(fs.statSync(path.join(dir, 'api-token')).mode & 0o777, 0o600, 'the token file is private');
+      await produce(s.bootstrap, lines);
+      const got = await readCounts(s.bootstrap, expected);
+      assert.equal(got.get('alpha'), '3');
+      await stopAndCheck(s);
+    });
+
+    await t.test('warm start resumes: same brokers, their data and the app state kept', async () => {
+      const s = await startSandbox('warm');
+      assert.equal(s.bootstrap.length, 3);
+      assert.match(s.proc.tail(200), /resuming the sandbox/);
+      // The same words again: the counts continue from the first run's (Kafka's logs and the app's changelog survived).
+      await produce(s.bootstrap, lines);
+      const twice = new Map([...expected].map(([w, n]) => [w, 2 * n]));
+      const got = await readCounts(s.bootstrap, twice);
+      assert.equal(got.get('alpha'), '6');
+      await stopAndCheck(s);
+    });
+  });
+});
