@@ -5,15 +5,22 @@
  * crashed.
  *
  * Usage: npm run bench [-- name-filter]
+ *
+ * With BENCH_COMPILED=1 the benchmarks run from the compiled build (`npm run build` first: dist/bench/*.js,
+ * plain node, no tsx), as `kmf` itself runs when dist/ exists: tsx's loader (a worker thread with its own
+ * V8 heap) adds 20-35 MB of RSS and its own start-up work that the product does not have.
  */
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { LAUNCHER_SEMI_SPACE } from './lib/launcher.js';
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
 const self = path.basename(fileURLToPath(import.meta.url));
 const filter = process.argv[2];
+const compiled = process.env['BENCH_COMPILED'] === '1';
+const root = path.resolve(benchDir, '..');
 
 const files = readdirSync(benchDir, { withFileTypes: true })
   .filter((e) => e.isFile() && e.name.endsWith('.ts') && e.name !== self)
@@ -24,7 +31,10 @@ const files = readdirSync(benchDir, { withFileTypes: true })
 function runOne(file: string): Promise<number> {
   return new Promise((resolve, reject) => {
     // Same V8 young-generation size as the kmf launcher (bin/kmf.js), so the figures are those of kmf as it runs.
-    const child = spawn(process.execPath, ['--max-semi-space-size=64', '--import', 'tsx', path.join(benchDir, file)], { stdio: 'inherit' });
+    const args = compiled
+      ? [LAUNCHER_SEMI_SPACE, path.join(root, 'dist', 'bench', file.replace(/\.ts$/, '.js'))]
+      : [LAUNCHER_SEMI_SPACE, '--import', 'tsx', path.join(benchDir, file)];
+    const child = spawn(process.execPath, args, { stdio: 'inherit' });
     child.on('error', reject);
     child.on('exit', (code, signal) => resolve(code ?? (signal === null ? 1 : 128)));
   });

@@ -33,7 +33,7 @@ const leader = await leaderStore(`${zk.connectString}/kmf-bench-failover`);
 // Where the time of one round goes: the last decision's and the last ZooKeeper transaction's start and end
 // (performance.now()), recorded by thin wrappers around Core.stepMany and the fenced store's multi.
 const marks = { decideStart: 0, decideEnd: 0, writeStart: 0, writeEnd: 0 };
-const stepMany = Core.prototype.stepMany;
+const { stepMany } = Core.prototype as { stepMany: (this: Core, ...args: Parameters<Core['stepMany']>) => ReturnType<Core['stepMany']> };
 Core.prototype.stepMany = function (this: Core, ...args: Parameters<Core['stepMany']>) {
   marks.decideStart = performance.now();
   try {

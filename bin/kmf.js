@@ -1,6 +1,9 @@
-#!/usr/bin/env -S node --max-semi-space-size=64
-// --max-semi-space-size=64: a large young generation keeps decoding of very large OFFERS events (thousands
-// of offers) from being dominated by scavenges; see bench/decode-offers.ts.
+#!/usr/bin/env -S node --max-semi-space-size=16
+// --max-semi-space-size=16 (MB; V8's own default on 64-bit, made explicit): the young generation is two
+// semi-spaces, and once a busy scheduler has grown it, it stays resident. At 64 MB it cost ~100 MB of RSS
+// (a leader with 10,000 tasks and 1,000 agents offering: 371-401 MB instead of 226-244 MB) to decode a
+// 5,000-offer OFFERS event in ~37 ms instead of ~77 ms, both within the 100 ms budget (bench/decode-offers.ts,
+// bench/scheduler-scale.ts; docs/scheduler-runtime.md, "Performance").
 // Entry point of the `kmf` command. Runs the compiled build when there is one (`npm run build`),
 // otherwise the TypeScript sources through tsx, so a fresh checkout works after `npm ci` alone.
 import { existsSync } from 'node:fs';

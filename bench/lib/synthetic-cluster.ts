@@ -5,13 +5,13 @@
  */
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startScheduler, type SchedulerHandle } from '../../src/runtime/scheduler-main.js';
 import type { CoreConfig } from '../../src/core/config.js';
 import { testLogger } from '../../src/util/log.js';
 import { spawnManaged, type ManagedProcess } from '../../test/helpers/processes.js';
+import { LAUNCHER_SEMI_SPACE, repoRoot } from './launcher.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const root = repoRoot();
 
 export interface SimProcess {
   url: string;
@@ -23,7 +23,7 @@ export async function startSyntheticSim(agents: number, opts: { allocationInterv
     name: 'mesos-sim',
     command: process.execPath,
     args: [
-      '--max-semi-space-size=64',
+      LAUNCHER_SEMI_SPACE,
       '--import',
       'tsx',
       path.join(root, 'src/cli/main.ts'),

@@ -239,6 +239,16 @@ function unitPass(d: Draft, ctx: DecisionContext, idx: TaskIndex, wakes: Wakes):
 }
 
 /**
+ * The unit was stopped by the rolling update and is not ready again yet. Its owner may be the recovery plan
+ * (a unit with a failure still inside its stability window is "in an episode" while it is down), but the roll
+ * must wait for it all the same: stopping the next unit meanwhile would take two down at once.
+ */
+function restartedForUpdate(current: TaskRecord | undefined, latest: TaskRecord | undefined): boolean {
+  if (current) return current.kill?.reason === 'update' || (current.launchReason === 'update' && !(current.state === 'TASK_RUNNING' && current.ready));
+  return latest?.kill?.reason === 'update';
+}
+
+/**
  * Step 4: stale tasks are restarted, respecting stop holds: one phase at a time, and within it one unit at a
  * time unless the phase allows more (`PhaseSpec.maxUnavailable`, e.g. a Streams app rolled two instances at once).
  */
@@ -259,7 +269,7 @@ function updatePass(d: Draft, ctx: DecisionContext, idx: TaskIndex): void {
       else if (owner === 'deploy') requestKill(d, ctx, current, 'update');
       continue;
     }
-    if (owner === 'update') inFlight.set(unit.phase, (inFlight.get(unit.phase) ?? 0) + 1);
+    if (owner === 'update' || (owner !== 'deploy' && restartedForUpdate(current, idx.latest.get(name)))) inFlight.set(unit.phase, (inFlight.get(unit.phase) ?? 0) + 1);
   }
   if (inFlight.size > 1 || d.controls.paused.update) return;
   const startable = stale.filter((s) => desired.stopHolds[s.unit.spec.name] === undefined);

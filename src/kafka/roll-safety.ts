@@ -201,6 +201,8 @@ export interface RollUnit {
   dedicatedController: boolean;
   /** Its live task runs an older spec version: the rolling update still has to restart it. */
   stale: boolean;
+  /** Its task is running and ready (registered / a caught-up voter). */
+  ready: boolean;
 }
 
 export interface RollGateInput {
@@ -249,6 +251,8 @@ export function describeStopReason(r: StopReason, brokerId: number): string {
  * Pure: the stop holds of a rolling update (unit → reason), recomputed from the cluster's state at every
  * readiness round. A unit is held when
  *   - the cluster's metadata is unknown (an unreachable cluster holds the roll, never releases it);
+ *   - another node of the cluster is not running and ready (restarting, crashed, waiting for its agent):
+ *     one node down at a time, whatever the partition metadata says yet;
  *   - a partition is under-replicated on a broker that should run: the previous restart has not caught up
  *     (every unit waits, so the roll moves on only once the ISR has recovered);
  *   - (broker role) stopping it would take a partition below its min.insync.replicas;
@@ -283,8 +287,11 @@ export function rollHolds(input: RollGateInput): Record<string, string> {
   const staleDedicated = input.units.filter((u) => u.stale && u.dedicatedController);
   const activeId = input.quorum !== undefined && input.quorum.leaderId >= 0 ? input.quorum.leaderId : undefined;
 
+  const down = input.units.filter((u) => !u.ready);
   for (const u of input.units) {
     const reasons: string[] = [];
+    const others = down.filter((o) => o.unit !== u.unit);
+    if (others.length > 0) reasons.push(`waiting for ${others.map((o) => o.unit).join(', ')} to be running and ready`);
     if (recovering !== undefined) reasons.push(recovering);
     if (u.broker) {
       const verdict = evaluateStop(partitions, minIsrOf, u.nodeId, { allowUnsatisfiable: input.allowUnsatisfiable ?? false, maxReasons: 1_000 });

@@ -307,6 +307,7 @@ export function validateApp(input: unknown, ctx: AppValidationContext): AppValid
   const readiness = input['readiness'];
   if (readiness !== undefined && readiness !== 'running' && readiness !== 'healthy') issues.push('readiness must be "running" or "healthy"');
   if (readiness === 'healthy' && input['healthCheck'] === undefined) issues.push('readiness "healthy" needs a healthCheck');
+  if (readiness !== undefined && type === 'streams') issues.push('a streams app is ready when its Streams state is RUNNING (docs/streams.md): leave "readiness" out');
   const role = input['role'];
   if (role !== undefined && (typeof role !== 'string' || !ROLE.test(role) || role.endsWith('/'))) {
     issues.push('role must be a Mesos role name (no whitespace or backslash, not starting with "-" or "/", not "." or "..")');

@@ -49,6 +49,7 @@ export function rollUnits(spec: KafkaClusterSpec, units: readonly UnitView[]): R
       controller: dedicated || controllerIds.has(nodeId),
       dedicatedController: dedicated,
       stale: u.plan === 'update' && u.task !== undefined && u.task.version !== u.version,
+      ready: u.task?.state === 'TASK_RUNNING' && u.task.ready,
     });
   }
   return out;

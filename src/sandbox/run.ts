@@ -270,7 +270,7 @@ class Sandbox {
       const bootstrap = await bootstrapServers(api);
       progress.step(`Kafka ready: ${bootstrap}`);
       await ensureTopics(api, (l) => progress.step(`  ${l}`), this.signal);
-      if (await ensureApp(api, wordcountAppSpec(manifest, bootstrap))) progress.step(`deploying the example Streams app ${WORDCOUNT_APP}`);
+      if (await ensureApp(api, wordcountAppSpec(manifest))) progress.step(`deploying the example Streams app ${WORDCOUNT_APP}`);
       else progress.step(`waiting for the example Streams app ${WORDCOUNT_APP}`);
       await waitApp(api, (l) => progress.step(`  ${l}`), 300_000, this.signal);
 

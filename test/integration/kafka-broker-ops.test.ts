@@ -7,7 +7,9 @@
  *    released, and Kafka no longer has it registered;
  *  - restart one broker (and an update refused while that roll runs), update one broker's overrides, replace
  *    one (same id, fresh volume, back in every ISR), stop and start one (same agent), a rolling restart;
- *  - every change on the timeline with who made it; refused verbs exit with the documented codes.
+ *  - every change on the timeline with who made it; refused verbs exit with the documented codes;
+ *  - a removal accepted right before the scheduler stops is carried out by the next leader (the draining
+ *    intent is in ZooKeeper).
  */
 /* eslint-disable @typescript-eslint/no-unsafe-return -- admin API bodies are untyped JSON */
 import assert from 'node:assert/strict';
@@ -21,6 +23,7 @@ import { describeTopic } from '../../src/kafka/topics.js';
 import { unregisterBroker } from '../../src/kafka/unregister-broker.js';
 import type { SimCluster } from '../../src/sim/cluster.js';
 import { api, API_TOKEN, chroot, liveByUnit, ROOT, startInProcess, startSim, waitFor, waitReady, type SchedulerHandle } from '../helpers/scheduler-harness.js';
+import { freePort } from '../helpers/ports.js';
 import { startZooKeeper, type ZooKeeperServer } from '../helpers/zookeeper.js';
 
 const { Kafka, logLevel } = kafkajs;
@@ -28,12 +31,17 @@ const { Kafka, logLevel } = kafkajs;
 let zk: ZooKeeperServer;
 let sim: SimCluster;
 let scheduler: SchedulerHandle;
+let zkUrl: string;
+/** A fixed API port: a restarted scheduler serves the Kafka tarball at the same URL (no template change). */
+let apiPort: number;
 const clients: Array<{ disconnect(): Promise<void> }> = [];
 
 before(async () => {
   zk = await startZooKeeper();
   sim = await startSim({ agents: 4, resources: 'cpus:2;mem:4096;disk:8000;ports:[31000-31100]', agentAddresses: 'distinct' });
-  scheduler = await startInProcess(`${zk.connectString}${chroot('kafka-ops')}`, sim.masterUrl, { kafkaBindHost: '{{host}}' });
+  zkUrl = `${zk.connectString}${chroot('kafka-ops')}`;
+  apiPort = await freePort();
+  scheduler = await startInProcess(zkUrl, sim.masterUrl, { kafkaBindHost: '{{host}}', api: { host: '127.0.0.1', port: apiPort } });
   await waitReady(scheduler.apiUrl);
 });
 
@@ -317,5 +325,32 @@ describe('broker lifecycle on real Kafka', { timeout: 900_000 }, () => {
     ]) {
       assert.ok(lines.some((l) => re.test(l)), `${re} in ${JSON.stringify(lines)}`);
     }
+  });
+
+  test('a removal accepted just before the scheduler stops is carried out by the next leader', async () => {
+    const add = await api(scheduler.apiUrl, 'POST', '/api/v1/brokers', { count: 1 });
+    assert.equal(add.status, 202, JSON.stringify(add.body));
+    assert.deepEqual(add.body.brokers.map((b: Broker) => b.id), [4], 'ids are never reused: 3 is gone for good');
+    await waitRunning(4);
+    const res = await api(scheduler.apiUrl, 'POST', '/api/v1/topics', { name: 'audit', partitions: 4, replicationFactor: 3 });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    assert.ok((await withAdmin((a) => describeTopic(a, 'audit'))).partitions.some((p) => p.replicas.includes(4)), 'broker 4 holds replicas');
+
+    const del = await api(scheduler.apiUrl, 'DELETE', '/api/v1/brokers/4');
+    assert.equal(del.status, 202, JSON.stringify(del.body));
+    // The leader goes away at once; the draining intent is in ZooKeeper, so the next leader finishes the job.
+    await scheduler.shutdown();
+    scheduler = await startInProcess(zkUrl, sim.masterUrl, { kafkaBindHost: '{{host}}', api: { host: '127.0.0.1', port: apiPort } });
+    await waitReady(scheduler.apiUrl);
+    await waitFor('broker 4 removed by the new leader', async () => ((await api(scheduler.apiUrl, 'GET', '/api/v1/brokers/4')).status === 404 ? true : undefined), 240_000, 1_000);
+    for (const p of (await withAdmin((a) => describeTopic(a, 'audit'))).partitions) {
+      assert.equal(p.replicas.length, 3);
+      assert.ok(!p.replicas.includes(4), `audit-${p.partition} ${p.replicas.join(',')}`);
+    }
+    assert.deepEqual(await unregisterBroker(await bootstrap(), 4), { wasRegistered: false });
+    assert.equal((liveByUnit(sim).get('kafka/broker-4') ?? []).length, 0);
+    const entries = (await api(scheduler.apiUrl, 'GET', '/api/v1/timeline?kind=desired&limit=1000')).body.entries as Array<{ message: string }>;
+    assert.ok(entries.some((e) => /^broker 4 removed: /.test(e.message)), JSON.stringify(entries));
+    await assertEveryMessage();
   });
 });

@@ -76,6 +76,8 @@ describe('broker lifecycle routes', () => {
     const before = await f.snapshot();
     const cases: Array<[unknown, RegExp]> = [
       [{}, /nothing to change/],
+      [{ force: true }, /nothing to change/],
+      [{ cpus: 1, force: 'yes' }, /force must be true or false/],
       [{ cpus: -1 }, /cpus must be > 0/],
       [{ mem: 'lots' }, /mem must be a number/],
       [{ options: { 'num.io.threads': 8 } }, /options\.num\.io\.threads must be a string/],
@@ -163,12 +165,17 @@ describe('broker lifecycle routes', () => {
     const before = await f.snapshot();
     error(await call('POST', '/api/v1/brokers/restart', { rolling: false }), 400, 'invalid_request', /rolling must be true/);
     error(await call('POST', '/api/v1/brokers/restart'), 400, 'invalid_request');
+    error(await call('POST', '/api/v1/brokers/restart', { rolling: true, force: 1 }), 400, 'invalid_request', /force must be true or false/);
     assert.equal(await f.snapshot(), before);
     const all = await call('POST', '/api/v1/brokers/restart', { rolling: true });
     assert.equal(all.status, 202, JSON.stringify(all.body));
     assert.equal((all.body['brokers'] as unknown[]).length, 4);
     assert.equal(spec().restartGeneration, 1);
     assert.match(operatorEvents().at(-1)?.message ?? '', /^rolling restart of the Kafka cluster \(4 broker\(s\)\)$/);
+    const forced = await call('POST', '/api/v1/brokers/restart', { rolling: true, force: true });
+    assert.equal(forced.status, 202);
+    assert.equal(spec().restartGeneration, 2);
+    assert.match(operatorEvents().at(-1)?.message ?? '', /\(forced\)$/);
   });
 
   test('remove: a combined node is 409 with the reason; a broker being removed refuses the other verbs', async () => {

@@ -23,7 +23,12 @@ import {
 import { addBrokers, clusterIssues, createClusterSpec, type KafkaClusterSpec } from '../../src/kafka/cluster-model.js';
 import { kafkaUnits } from '../../src/kafka/units.js';
 import { prepareDesired } from '../../src/model/desired.js';
+import type { UnitView } from '../../src/core/plans.js';
+import { KafkaDrainLoop } from '../../src/runtime/kafka-drain.js';
+import type { KafkaClusterRecord } from '../../src/runtime/kafka-desired.js';
+import { Timeline } from '../../src/runtime/timeline.js';
 import { KmfError } from '../../src/util/errors.js';
+import { testLogger } from '../../src/util/log.js';
 
 const opts = {
   distribution: { topDir: 'kafka-4.4.0', serverStart: 'bin/kafka-server-start', storageTool: 'bin/kafka-storage' },
@@ -285,5 +290,55 @@ describe('scale in', () => {
       }),
       { numRuns: 200 },
     );
+  });
+});
+
+describe('the drain loop picks the removal up from the record alone (what a new leader does)', () => {
+  function target(record: KafkaClusterRecord, units: UnitView[]): { writes: number; term: ConstructorParameters<typeof KafkaDrainLoop>[0] } {
+    const t = {
+      writes: 0,
+      term: {
+        stillLeading: () => true,
+        isLoaded: true,
+        units: () => units,
+        kafka: () => record,
+        mutateDesired: <T>(): Promise<T> => {
+          t.writes++;
+          return Promise.reject(new Error('no write expected'));
+        },
+      },
+    };
+    return t;
+  }
+
+  function unitView(name: string, state: UnitView['state']): UnitView {
+    return { name, kind: 'kafka-broker', goal: 'removed', state, plan: undefined, generation: 1, failures: 0, version: 'v', issues: [] };
+  }
+
+  test('a draining broker with no broker running to ask waits, and says why once on the timeline', async () => {
+    const now = new Date(0).toISOString();
+    const record: KafkaClusterRecord = { spec: startRemoval(cluster(), 3).spec, quorumFormed: true, createdAt: now, updatedAt: now };
+    const timeline = new Timeline();
+    const t = target(record, []);
+    const loop = new KafkaDrainLoop(t.term, timeline, testLogger('drain'), { clock: () => 1 });
+    await loop.round();
+    await loop.round();
+    assert.deepEqual(loop.progress().get(3), { brokerId: 3, phase: 'draining', waiting: 'no broker is running to ask Kafka' });
+    assert.deepEqual(timeline.page({ limit: 100 }).entries.map((e) => e.message), ['removal of broker 3 waits: no broker is running to ask Kafka']);
+    assert.equal(t.writes, 0);
+  });
+
+  test('a removed broker waits for its task to stop before it is unregistered; a broker no longer in the record is forgotten', async () => {
+    const now = new Date(0).toISOString();
+    const spec = finishDrain(startRemoval(cluster(), 3).spec, 3);
+    const record: KafkaClusterRecord = { spec, quorumFormed: true, createdAt: now, updatedAt: now };
+    const t = target(record, [unitView('kafka/broker-3', 'stopping')]);
+    const loop = new KafkaDrainLoop(t.term, new Timeline(), testLogger('drain'));
+    await loop.round();
+    assert.deepEqual(loop.progress().get(3), { brokerId: 3, phase: 'removing', waiting: 'its task is being stopped (stopping)' });
+    record.spec = forgetBroker(spec, 3);
+    await loop.round();
+    assert.equal(loop.progress().size, 0);
+    assert.equal(t.writes, 0);
   });
 });

@@ -10,6 +10,7 @@ import { createClusterSpec, updateClusterConfig } from '../../src/kafka/cluster-
 import { artifactUri, kafkaRenderHook, kafkaUnits, resolveArtifactUri, type KafkaUnitsOptions } from '../../src/kafka/units.js';
 import { prepareDesired } from '../../src/model/desired.js';
 import { KmfError } from '../../src/util/errors.js';
+import { ALICE, apiFixture, BOB } from '../helpers/api-fixture.js';
 
 const spec = createClusterSpec({ version: '4.4.0', brokers: 3, overrides: { 'log.retention.hours': '72' } });
 
@@ -114,5 +115,43 @@ describe('stable artifact URI', () => {
 
   test('other URIs pass through', () => {
     assert.equal(resolveArtifactUri('file:///opt/kafka.tgz', 'http://x'), 'file:///opt/kafka.tgz');
+  });
+});
+
+describe('cluster config routes', () => {
+  test('404 without a cluster; PATCH and PUT change it, refuse owned keys, and the timeline says who', async (t) => {
+    const f = await apiFixture();
+    t.after(() => f.close());
+    const call = async (method: 'GET' | 'PATCH' | 'PUT', payload?: Record<string, unknown>, token = ALICE): Promise<{ status: number; body: Record<string, unknown> }> => {
+      const r = await f.app.inject({ method, url: '/api/v1/cluster/config', headers: { authorization: `Bearer ${token}` }, ...(payload === undefined ? {} : { payload }) });
+      return { status: r.statusCode, body: r.json<Record<string, unknown>>() };
+    };
+    assert.equal((await call('GET')).status, 404);
+    assert.equal((await call('PATCH', { set: { 'log.retention.hours': '1' } })).status, 404);
+
+    const now = new Date().toISOString();
+    await f.term().mutateDesired((s) => s.putKafka({ spec, quorumFormed: true, createdAt: now, updatedAt: now }));
+    const got = await call('GET', undefined, BOB);
+    assert.equal(got.status, 200);
+    assert.deepEqual((got.body['config'] as { overrides: unknown }).overrides, { 'log.retention.hours': '72' });
+
+    const patched = await call('PATCH', { set: { 'num.io.threads': '4' }, remove: ['log.retention.hours'], brokers: { heap: 768 } });
+    assert.equal(patched.status, 200, JSON.stringify(patched.body));
+    assert.deepEqual((patched.body['changes'] as string[]).sort(), ['brokers.heapMb=768', 'num.io.threads=4', 'removed log.retention.hours']);
+    assert.deepEqual(f.term().kafka()?.spec.overrides, { 'num.io.threads': '4' });
+    assert.equal(f.term().kafka()?.spec.brokers.resources.heapMb, 768);
+
+    const owned = await call('PATCH', { set: { 'advertised.listeners': 'PLAINTEXT://x:1' } });
+    assert.equal(owned.status, 400);
+    assert.ok((owned.body['details'] as { issues: string[] }).issues.some((i) => /advertised\.listeners cannot be overridden/.test(i)));
+    assert.equal((await call('PATCH', {})).status, 400, 'an empty change is refused');
+    assert.equal((await call('PATCH', { set: { 'num.io.threads': '8' } }, BOB)).status, 403, 'read-only tokens cannot change it');
+
+    const put = await call('PUT', { overrides: { 'log.retention.hours': '24' } });
+    assert.equal(put.status, 200, JSON.stringify(put.body));
+    assert.deepEqual(f.term().kafka()?.spec.overrides, { 'log.retention.hours': '24' });
+
+    const audit = f.timeline.page({ limit: 1000 }).entries.map((e) => `${e.message} ${JSON.stringify(e)}`);
+    assert.ok(audit.some((m) => /changed the Kafka cluster config: .*num\.io\.threads=4/.test(m) && m.includes('alice')), audit.join('\n'));
   });
 });

@@ -15,12 +15,12 @@ import { clusterMinIsr, KafkaRollGate, rollUnits } from '../../src/runtime/kafka
 import { MemoryStateStore } from '../../src/state/memory-state-store.js';
 import { testLogger } from '../../src/util/log.js';
 
-function brokerUnit(id: number, stale = true, controller = false): RollUnit {
-  return { unit: `kafka/broker-${id}`, nodeId: id, broker: true, controller, dedicatedController: false, stale };
+function brokerUnit(id: number, stale = true, controller = false, ready = true): RollUnit {
+  return { unit: `kafka/broker-${id}`, nodeId: id, broker: true, controller, dedicatedController: false, stale, ready };
 }
 
 function controllerUnit(id: number, stale = true): RollUnit {
-  return { unit: `kafka/controller-${id}`, nodeId: id, broker: false, controller: true, dedicatedController: true, stale };
+  return { unit: `kafka/controller-${id}`, nodeId: id, broker: false, controller: true, dedicatedController: true, stale, ready: true };
 }
 
 function part(topic: string, partition: number, replicas: number[], isr: number[]): PartitionState {
@@ -70,6 +70,13 @@ describe('roll holds', () => {
     for (const h of Object.values(holds)) assert.match(h, /waiting for the ISR to recover: orders-0 lacks broker 1 in its ISR \[0,2\]/);
     assert.match(holds['kafka/broker-2']!, /stopping broker 2 would leave orders-0 with 1 in-sync replica \(min\.insync\.replicas=2\)/);
     assert.match(holds['kafka/broker-0']!, /stopping broker 0 would leave orders-0 with 1 in-sync replica/);
+  });
+
+  test('while one node is not running and ready, every other node waits for it', () => {
+    const units = [brokerUnit(0), brokerUnit(1, false, false, false), brokerUnit(2)];
+    const holds = rollHolds(input({ units, partitions: FULL, minIsr: new Map([['orders', 2]]) }));
+    assert.deepEqual(Object.keys(holds).sort(), ['kafka/broker-0', 'kafka/broker-2']);
+    assert.match(holds['kafka/broker-0']!, /waiting for kafka\/broker-1 to be running and ready/);
   });
 
   test('the topic min.insync.replicas wins over the cluster default; without either Kafka\'s 1 applies', () => {
@@ -159,11 +166,11 @@ describe('the runtime side of the gate', () => {
       view('app-x/0', 'app', 'v2', 'v1', 'update'),
     ]);
     assert.deepEqual(
-      units.map((u) => [u.unit, u.nodeId, u.broker, u.controller, u.stale]),
+      units.map((u) => [u.unit, u.nodeId, u.broker, u.controller, u.stale, u.ready]),
       [
-        ['kafka/broker-0', 0, true, true, true],
-        ['kafka/broker-1', 1, true, true, false],
-        ['kafka/broker-2', 2, true, true, false],
+        ['kafka/broker-0', 0, true, true, true, true],
+        ['kafka/broker-1', 1, true, true, false, true],
+        ['kafka/broker-2', 2, true, true, false, true],
       ],
     );
     assert.equal(clusterMinIsr(spec), 2, 'kmf\'s default for 3 brokers');

@@ -77,14 +77,17 @@ const UpdateBrokerSchema = z
       .max(1000)
       .optional()
       .meta({ description: "This broker's overrides to drop (the cluster's value applies again)" }),
+    force: z.boolean().optional().meta({ description: 'Change it even while the cluster is being rolled (same as ?force=true)' }),
   })
   .superRefine((b, ctx) => {
-    if (Object.values(b).every((v) => v === undefined)) {
+    const { force: _force, ...change } = b;
+    if (Object.values(change).every((v) => v === undefined)) {
       ctx.addIssue({ code: 'custom', message: 'nothing to change: give at least one of cpus, mem, heap, disk, jvmOpts, options, removeOptions' });
     }
   });
 const RollingRestartSchema = z.strictObject({
   rolling: z.literal(true, { error: 'must be true (the cluster restarts one node at a time; restart one broker with POST /api/v1/brokers/{id}/restart)' }),
+  force: z.boolean().optional().meta({ description: 'Restart even while the cluster is being rolled (same as ?force=true)' }),
 });
 const BrokerEnvelope = z.looseObject({ broker: BrokerSchema, changed: z.boolean().optional() });
 const ControllerSchema = z
@@ -185,8 +188,9 @@ export function brokerRoutes({ service }: ApiDeps): ApiRoute[] {
         if (Object.keys(resources).length > 0) change.resources = resources;
         if (body.options !== undefined) change.setOverrides = body.options;
         if (body.removeOptions !== undefined) change.removeOverrides = body.removeOptions;
-        const r = await kafka.updateBroker(params.id, change, query.force);
-        return { body: r, ...(r.changed ? { audit: `updated broker ${params.id}: ${changeText(body)}${forced(query.force)}`, auditUnit: unitOf(r.broker) } : {}) };
+        const force = body.force ?? query.force;
+        const r = await kafka.updateBroker(params.id, change, force);
+        return { body: r, ...(r.changed ? { audit: `updated broker ${params.id}: ${changeText(body)}${forced(force)}`, auditUnit: unitOf(r.broker) } : {}) };
       },
     }),
     defineRoute({
@@ -251,9 +255,10 @@ export function brokerRoutes({ service }: ApiDeps): ApiRoute[] {
       body: RollingRestartSchema,
       errors: [404, 409],
       responses: { 202: { description: 'The roll is planned; follow the update plan', schema: z.looseObject({ brokers: z.array(BrokerSchema) }) } },
-      handler: async ({ query }) => {
-        const brokers = await kafka.restartCluster(query.force);
-        return { status: 202, body: { brokers }, audit: `rolling restart of the Kafka cluster (${brokers.length} broker(s))${forced(query.force)}` };
+      handler: async ({ query, body }) => {
+        const force = body.force ?? query.force;
+        const brokers = await kafka.restartCluster(force);
+        return { status: 202, body: { brokers }, audit: `rolling restart of the Kafka cluster (${brokers.length} broker(s))${forced(force)}` };
       },
     }),
     defineRoute({

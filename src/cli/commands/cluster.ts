@@ -4,7 +4,7 @@
  * time behind the roll gate); --wait follows that plan until it is complete.
  */
 import { InvalidArgumentError, type Command } from 'commander';
-import { print, printJson, table } from '../output.js';
+import { CliError, EXIT, print, printJson, table } from '../output.js';
 import type { Plan } from '../views.js';
 import { waitForPlan } from '../wait.js';
 import { apiOptions, positiveSeconds, runVerb, type ApiFlags } from './api-command.js';
@@ -42,10 +42,10 @@ interface SetFlags extends ApiFlags {
   waitTimeout: number;
 }
 
-/** `key=value` → [key, value]; the value may contain '='. */
+/** `key=value` → [key, value]; the value may contain '='. A usage error (exit 2) otherwise. */
 export function parseAssignment(text: string): [string, string] {
   const i = text.indexOf('=');
-  if (i <= 0) throw new InvalidArgumentError(`expected KEY=VALUE, got "${text}"`);
+  if (i <= 0) throw new CliError(EXIT.usage, `expected KEY=VALUE, got "${text}"`);
   return [text.slice(0, i), text.slice(i + 1)];
 }
 

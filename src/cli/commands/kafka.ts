@@ -105,7 +105,7 @@ function brokerRows(brokers: readonly BrokerView[]): string {
 }
 
 export function register(program: Command): void {
-  const broker = program.command('broker').description('Kafka brokers: list, show, add');
+  const broker = program.command('broker').description('Kafka brokers: list, show, add, update, stop, start, restart, replace, remove');
 
   apiOptions(broker.command('list').description('list brokers with their state and address')).action(async (flags: ApiFlags) =>
     runVerb(flags, async (api) => {
