@@ -34,7 +34,10 @@ export function step(state: CoreState, event: CoreEvent, desired: DesiredState, 
  * decision instead of one per event; the result is what one decision after all of them would give.
  */
 export function stepMany(state: CoreState, events: readonly CoreEvent[], desired: DesiredState, now: number, config: CoreConfig, rng: Rng): StepResult {
-  const d = new Draft(state);
+  return applyAndDecide(new Draft(state), events, desired, now, config, rng);
+}
+
+function applyAndDecide(d: Draft, events: readonly CoreEvent[], desired: DesiredState, now: number, config: CoreConfig, rng: Rng): StepResult {
   const ctx: DecisionContext = { desired, now, config, rng };
   const offers = events.flatMap((event) => handleEvent(d, ctx, event));
   decide(d, ctx, offers);
@@ -72,16 +75,23 @@ export class Core {
   }
 
   step(event: CoreEvent, desired: DesiredState, now: number): Action[] {
-    const r = step(this.current, event, desired, now, this.config, this.rng);
-    this.current = r.state;
-    return r.actions;
+    return this.stepMany([event], desired, now);
   }
 
-  /** Several events, one decision (see `stepMany`). */
+  /**
+   * Several events, one decision (see `stepMany`). The same result as the pure function, computed on this
+   * instance's maps in place (it holds the only reference to them; a decision that throws is rolled back).
+   */
   stepMany(events: readonly CoreEvent[], desired: DesiredState, now: number): Action[] {
-    const r = stepMany(this.current, events, desired, now, this.config, this.rng);
-    this.current = r.state;
-    return r.actions;
+    const d = new Draft(this.current, { inPlace: true });
+    try {
+      const r = applyAndDecide(d, events, desired, now, this.config, this.rng);
+      this.current = r.state;
+      return r.actions;
+    } catch (err) {
+      d.rollback();
+      throw err;
+    }
   }
 
   get state(): CoreState {

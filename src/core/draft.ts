@@ -2,6 +2,12 @@
  * A working copy of the core state for one decision. The input state is never mutated: maps are copied
  * once, records are replaced (never edited in place), and every change is tracked so that `finish()` can
  * return exactly the records to write, in one `persist` action placed before every Mesos call.
+ *
+ * `inPlace`: for an owner that keeps no other view of the input state (the `Core` class), the unit and
+ * task maps are updated in place instead of copied — copying two 10,000-entry maps was a tenth of a
+ * decision's cost at that size, on every event. Records are still replaced, never edited; `rollback()`
+ * undoes the map changes of a decision that threw (the maps then hold the same entries as before,
+ * possibly in another iteration order).
  */
 import type { DesiredState } from '../model/desired.js';
 import type { Action, KillAction, TimelineEvent, TimelineKind } from './actions.js';
@@ -46,9 +52,19 @@ export class Draft {
   /** Set when a unit became placeable somewhere new (escalation): a reason to REVIVE. */
   newPlacementOptions = false;
 
-  constructor(state: CoreState) {
-    this.units = new Map(state.units);
-    this.tasks = new Map(state.tasks);
+  /** Previous value of each key changed in place (undefined: it was absent), only with `inPlace`. */
+  private readonly undo: { units: Map<string, UnitRuntime | undefined>; tasks: Map<string, TaskRecord | undefined> } | undefined;
+
+  constructor(state: CoreState, opts: { inPlace?: boolean } = {}) {
+    if (opts.inPlace === true) {
+      this.units = state.units as Map<string, UnitRuntime>;
+      this.tasks = state.tasks as Map<string, TaskRecord>;
+      this.undo = { units: new Map(), tasks: new Map() };
+    } else {
+      this.units = new Map(state.units);
+      this.tasks = new Map(state.tasks);
+      this.undo = undefined;
+    }
     this.retired = state.retired;
     this.controls = state.controls;
     const v = state.volatile;
@@ -64,6 +80,7 @@ export class Draft {
 
   putUnit(u: UnitRuntime): UnitRuntime {
     const c = clean(u);
+    this.remember(this.undo?.units, this.units, u.name);
     this.units.set(u.name, c);
     this.dirtyUnits.add(u.name);
     this.deletedUnits.delete(u.name);
@@ -76,6 +93,7 @@ export class Draft {
   }
 
   deleteUnit(name: string): void {
+    this.remember(this.undo?.units, this.units, name);
     this.units.delete(name);
     this.dirtyUnits.delete(name);
     this.deletedUnits.add(name);
@@ -83,6 +101,7 @@ export class Draft {
 
   putTask(t: TaskRecord): TaskRecord {
     const c = clean(t);
+    this.remember(this.undo?.tasks, this.tasks, t.taskId);
     this.tasks.set(t.taskId, c);
     this.dirtyTasks.add(t.taskId);
     this.deletedTasks.delete(t.taskId);
@@ -95,6 +114,7 @@ export class Draft {
   }
 
   deleteTask(taskId: string): void {
+    this.remember(this.undo?.tasks, this.tasks, taskId);
     this.tasks.delete(taskId);
     this.dirtyTasks.delete(taskId);
     this.deletedTasks.add(taskId);
@@ -138,6 +158,25 @@ export class Draft {
     );
   }
 
+  private remember<V>(undo: Map<string, V | undefined> | undefined, map: ReadonlyMap<string, V>, key: string): void {
+    if (undo !== undefined && !undo.has(key)) undo.set(key, map.get(key));
+  }
+
+  /** Undoes the in-place map changes (`inPlace` only) of a decision that did not finish. */
+  rollback(): void {
+    if (this.undo === undefined) return;
+    for (const [name, u] of this.undo.units) {
+      if (u === undefined) this.units.delete(name);
+      else this.units.set(name, u);
+    }
+    for (const [id, t] of this.undo.tasks) {
+      if (t === undefined) this.tasks.delete(id);
+      else this.tasks.set(id, t);
+    }
+    this.undo.units.clear();
+    this.undo.tasks.clear();
+  }
+
   finish(): { state: CoreState; actions: Action[] } {
     const actions: Action[] = [];
     if (this.hasChanges()) {
@@ -152,7 +191,9 @@ export class Draft {
       if (this.controlsDirty) persist.controls = this.controls;
       actions.push(persist);
     }
-    actions.push(...this.acks, ...this.kills, ...this.offerActions, ...this.reconciles, ...this.flow, ...this.events);
+    // Calls go out one at a time on the calls connection, in this order: the ACCEPT that relaunches a failed
+    // task goes before the ACKNOWLEDGE of the failure, which nothing waits for, instead of a round trip later.
+    actions.push(...this.kills, ...this.offerActions, ...this.acks, ...this.reconciles, ...this.flow, ...this.events);
     return {
       state: { units: this.units, tasks: this.tasks, retired: this.retired, controls: this.controls, volatile: this.volatile },
       actions,

@@ -1,5 +1,7 @@
 /**
- * What the admin API asks of the Kafka cluster: add and list brokers, the bootstrap servers, topics, and the
+ * What the admin API asks of the Kafka cluster: add and list brokers, the broker lifecycle verbs (update, stop,
+ * start, restart, replace, remove: spec changes from src/kafka/broker-ops.ts; removals are carried out by the
+ * leader's drain loop, src/runtime/kafka-drain.ts), the controllers, the bootstrap servers, topics, and the
  * Kafka tarball the agents fetch. Changes go to the leader (through the fenced desired state, like apps);
  * reads come from the leader's live state, or from ZooKeeper on a standby.
  */

@@ -1,7 +1,7 @@
 /**
  * Processes of a sandbox directory, as the operating system sees them: the one-sandbox-per-directory lock
- * (`sandbox.pid`), and the sweep that finds anything still running from the directory (a Kafka JVM of a task
- * whose agent was killed hard, or the remains of a `kmf sandbox` that was SIGKILLed) so that a stop leaves
+ * (`sandbox.pid`), and the sweep that finds what the sandbox started and is still running (a Kafka JVM of a
+ * task whose agent was killed hard, or the remains of a `kmf sandbox` that was SIGKILLed) so that a stop leaves
  * nothing behind. The sweep reads /proc (Linux); elsewhere it finds nothing and the process groups are all
  * there is.
  */
@@ -62,8 +62,10 @@ export function lockSandbox(layout: SandboxLayout): () => void {
 }
 
 /**
- * Pids of processes started from the directory: their command line names a path inside it, or their working
- * directory is inside it (task sandboxes). Never this process or its ancestors.
+ * Pids of processes the sandbox started that may outlive their process group: task processes (their working
+ * directory is a task sandbox under `<dir>/mesos/`) and JVMs whose command line names a path in the directory
+ * (brokers, the app, ZooKeeper). Nothing else: someone's `tail -f <dir>/logs/…` is left alone. Never this
+ * process or its parent.
  */
 export function processesUnder(dir: string): number[] {
   let entries: string[];
@@ -73,6 +75,7 @@ export function processesUnder(dir: string): number[] {
     return [];
   }
   const prefix = dir.endsWith(path.sep) ? dir : dir + path.sep;
+  const tasks = path.join(dir, 'mesos') + path.sep;
   const mine = new Set([process.pid, process.ppid]);
   const out: number[] = [];
   for (const e of entries) {
@@ -83,11 +86,13 @@ export function processesUnder(dir: string): number[] {
     if (cmd === undefined || cmd === '') continue; // kernel threads and zombies
     let cwd = '';
     try {
-      cwd = fs.readlinkSync(`/proc/${pid}/cwd`);
+      cwd = fs.readlinkSync(`/proc/${pid}/cwd`) + path.sep;
     } catch {
       // not ours to inspect
     }
-    if (cmd.includes(prefix) || cwd === dir || cwd.startsWith(prefix)) out.push(pid);
+    const argv0 = cmd.split(' ')[0] ?? '';
+    const isJava = path.basename(argv0) === 'java';
+    if (cwd.startsWith(tasks) || (isJava && cmd.includes(prefix))) out.push(pid);
   }
   return out;
 }

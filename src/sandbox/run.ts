@@ -78,6 +78,9 @@ class Sandbox {
   private readonly children: SandboxChild[] = [];
   private releaseLock: (() => void) | undefined;
   private stopReason: string | undefined;
+  /** Set when a started child exits on its own: the sandbox is broken and stops. */
+  private failure: string | undefined;
+  private stopping = false;
 
   constructor(private readonly opts: SandboxOptions) {
     this.layout = sandboxLayout(opts.dir);
@@ -93,11 +96,7 @@ class Sandbox {
     let code = 0;
     try {
       await this.start();
-      const failed = await this.serve();
-      if (failed !== undefined) {
-        process.stderr.write(`error: ${failed}\n`);
-        code = 1;
-      }
+      await this.serve();
     } catch (err) {
       if (!this.abort.signal.aborted) {
         process.stderr.write(`error: ${errorMessage(err)}\n`);
@@ -107,6 +106,10 @@ class Sandbox {
         code = 1;
       }
     } finally {
+      if (this.failure !== undefined) {
+        process.stderr.write(`error: ${this.failure}\n`);
+        code = 1;
+      }
       await this.stopAll();
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
@@ -120,8 +123,10 @@ class Sandbox {
       // A second Ctrl-C: no more waiting for graceful stops.
       this.progress.warn(`${sig} again: killing everything now`);
       for (const c of this.children) c.killNow();
+      const release = this.releaseLock;
+      if (release === undefined) process.exit(130);
       void killProcessesUnder(this.layout.dir).finally(() => {
-        this.releaseLock?.();
+        release();
         process.exit(130);
       });
       return;
@@ -143,6 +148,18 @@ class Sandbox {
     this.children.push(child);
     writePids(this.layout, { sandbox: process.pid, children: this.children.map((c) => ({ name: c.name, pid: c.pid })) });
     return child;
+  }
+
+  /**
+   * From now on (the child has started), its exit is a failure that stops the sandbox. Before, the step that
+   * waits for it to start notices the exit and says why.
+   */
+  private watch(child: SandboxChild): void {
+    void child.exited.then((e) => {
+      if (this.stopping || this.signal.aborted) return;
+      this.failure = `${child.name} exited on its own (code ${String(e.code)}, signal ${String(e.signal)}); its log is in ${this.layout.logsDir}`;
+      this.abort.abort(new KmfError('sandbox_child_exited', this.failure));
+    });
   }
 
   private async start(): Promise<void> {
@@ -192,6 +209,7 @@ class Sandbox {
 
     // 2. ZooKeeper.
     const zkPort = await this.startZooKeeper(manifest, state);
+    for (const c of this.children) this.watch(c);
     const zookeeper = `127.0.0.1:${zkPort}`;
     progress.step(`ZooKeeper serving on ${zookeeper}`);
 
@@ -222,6 +240,7 @@ class Sandbox {
       }),
     );
     const mesosUrl = (await sim.waitForStdout(/^https?:\/\/\S+$/, 60_000, this.signal)).trim();
+    this.watch(sim);
     progress.step(`Mesos master (kmf mesos-sim) at ${mesosUrl} with 3 agents (${AGENT_PORT_COUNT} ports each from ${agentPorts.begin})`);
 
     // 4. The scheduler.
@@ -255,6 +274,7 @@ class Sandbox {
       }),
     );
     const apiUrl = /^kmf scheduler api (\S+)$/.exec(await scheduler.waitForStdout(/^kmf scheduler api \S+$/, 60_000, this.signal))?.[1] ?? `http://${apiListen}`;
+    this.watch(scheduler);
     const api = new ApiClient({ url: apiUrl, token, timeoutMs: 30_000 });
     try {
       await waitSchedulerReady(api, 90_000, this.signal);
@@ -328,22 +348,16 @@ class Sandbox {
     );
   }
 
-  /**
-   * Waits until a signal, or until a child exits on its own (then the sandbox is broken: stop everything).
-   * Returns an error message in the second case.
-   */
-  private async serve(): Promise<string | undefined> {
-    const aborted = new Promise<undefined>((resolve) => {
-      if (this.signal.aborted) resolve(undefined);
-      this.signal.addEventListener('abort', () => resolve(undefined), { once: true });
+  /** Waits until a signal, or until a child exits on its own (see watch()). */
+  private async serve(): Promise<void> {
+    await new Promise<void>((resolve) => {
+      if (this.signal.aborted) resolve();
+      this.signal.addEventListener('abort', () => resolve(), { once: true });
     });
-    const died = this.children.map((c) =>
-      c.exited.then((e) => `${c.name} exited on its own (code ${String(e.code)}, signal ${String(e.signal)}); its log is in ${this.layout.logsDir}`),
-    );
-    return Promise.race([aborted, ...died]);
   }
 
   private async stopAll(): Promise<void> {
+    this.stopping = true;
     const graceMs: Record<string, number> = { 'kmf-sandbox-scheduler': 20_000, 'kmf-sandbox-mesos-sim': 30_000, 'kmf-sandbox-zookeeper': 15_000 };
     const running = this.children.filter((c) => c.running());
     if (running.length > 0 || this.stopReason !== undefined) this.progress.step('stopping: scheduler, then Mesos sim and its tasks, then ZooKeeper');
@@ -358,10 +372,13 @@ class Sandbox {
       });
       this.progress.step(`  stopped ${child.name.replace('kmf-sandbox-', '')}${exit?.signal === 'SIGKILL' ? ' (killed: it did not stop in time)' : ''}`);
     }
+    // Only the holder of the directory sweeps it: a sandbox refused because another one runs there must not
+    // touch that one's processes or files.
+    if (this.releaseLock === undefined) return;
     const leftovers = await killProcessesUnder(this.layout.dir);
     if (leftovers.length > 0) this.progress.warn(`killed ${leftovers.length} process(es) still running from ${this.layout.dir}`);
     fs.rmSync(connectionFile(this.layout), { force: true });
-    this.releaseLock?.();
+    this.releaseLock();
     if (this.children.length > 0) this.progress.step('stopped; nothing left running');
   }
 }

@@ -313,7 +313,7 @@ describe('Kafka acceptance: no acknowledged message lost through kill, agent los
     const replacedAt = Date.now();
     const replacedIsrAt = await waitIsrRecovered([0, 1, 2], 'the replaced broker 2 caught up to every ISR');
     log(`timing: agent crash → broker 2 registered on ${replaced.host ?? spare.hostname} ${replacedAt - crashedAt} ms; → back in ISR ${replacedIsrAt - crashedAt} ms`);
-    assert.ok(producer.acked.length > acksAfterKill, 'the producer went on through the agent loss');
+    await waitFor('the producer acknowledged again after the agent loss', () => (producer.acked.length > acksAfterKill ? true : undefined), 90_000, 250);
 
     // ---- 3. a rolling config change, with a scheduler restart in the middle ---------------------------
     const beforeRoll = await brokers();
@@ -360,8 +360,13 @@ describe('Kafka acceptance: no acknowledged message lost through kill, agent los
     assert.equal(again.status, 409, `a second change during the roll is refused: ${JSON.stringify(again.body)}`);
     await new Promise((r) => setTimeout(r, 3_000));
     const whilePaused = await api(scheduler.apiUrl, 'GET', '/api/v1/plans/update');
-    const pausedSteps = whilePaused.body.plan.phases.flatMap((ph: { steps: Array<{ unit: string; reason?: string }> }) => ph.steps);
-    assert.ok(pausedSteps.some((st: { reason?: string }) => st.reason === 'update plan paused'), `steps say the plan is paused: ${JSON.stringify(pausedSteps)}`);
+    const pausedSteps = whilePaused.body.plan.phases.flatMap((ph: { steps: Array<{ unit: string; status: string; reason?: string }> }) => ph.steps);
+    assert.equal(whilePaused.body.plan.paused, true);
+    // Each broker waits, saying why: the pause, or a hold of the roll gate (which the plan shows first).
+    assert.ok(
+      pausedSteps.length === 3 && pausedSteps.every((st: { status: string; reason?: string }) => st.status === 'WAITING' && (st.reason === 'update plan paused' || st.reason?.startsWith('held:') === true)),
+      `every step waits while the plan is paused: ${JSON.stringify(pausedSteps)}`,
+    );
     assert.deepEqual((await brokers()).map((b) => b.taskId), beforeRoll.map((b) => b.taskId), 'no broker restarted while the plan was paused');
     const resumed = await api(scheduler.apiUrl, 'POST', '/api/v1/plans/update/resume');
     assert.equal(resumed.status, 200, JSON.stringify(resumed.body));

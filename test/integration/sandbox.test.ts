@@ -5,7 +5,9 @@
  *  - SIGINT (Ctrl-C): exit 0, every process it started (pids.json) gone, with its process group, and no process
  *    left with the sandbox directory in its command line or as its working directory (the Kafka and app JVMs);
  *  - warm start in the same directory: the scheduler resumes its framework, the brokers come back with their data
- *    (the counts continue from where they were), then the same clean stop.
+ *    (the counts continue from where they were); a second sandbox on the directory is refused; the same clean stop;
+ *  - --fresh wipes the directory; a Ctrl-C in the middle of the deployment stops everything started so far; with
+ *    --json every output line is a JSON event.
  * The time from the command to `ready` is logged for both runs (no assertion on it).
  */
 import assert from 'node:assert/strict';
@@ -42,16 +44,21 @@ interface Started {
   readyMs: number;
 }
 
-async function startSandbox(label: string): Promise<Started> {
-  const t0 = Date.now();
+function spawnSandbox(label: string, extraArgs: string[] = []): ManagedProcess {
   const proc = spawnManaged({
     name: `kmf-sandbox-${label}`,
     command: process.execPath,
-    args: [path.join(ROOT, 'bin', 'kmf.js'), 'sandbox', '--dir', dir],
+    args: [path.join(ROOT, 'bin', 'kmf.js'), 'sandbox', '--dir', dir, ...extraArgs],
     cwd: ROOT,
     logFile: path.join(os.tmpdir(), `kmf-sandbox-test-${process.pid}-${label}.log`),
   });
   running.push(proc);
+  return proc;
+}
+
+async function startSandbox(label: string): Promise<Started> {
+  const t0 = Date.now();
+  const proc = spawnSandbox(label);
   await proc.waitForLine(/^ready$/, READY_TIMEOUT_MS);
   const readyMs = Date.now() - t0;
   const value = async (label: string): Promise<string> => {
@@ -143,20 +150,23 @@ function processesOfDir(): string[] {
   return out;
 }
 
-/** SIGINT as a Ctrl-C would send; then nothing the sandbox started may be left. */
-async function stopAndCheck(s: Started): Promise<void> {
+/**
+ * SIGINT as a Ctrl-C would send; then nothing the sandbox started may be left. `jvms`: how many JVMs (ZooKeeper
+ * excluded: its command line names only its config) run from the directory before the stop.
+ */
+async function stopAndCheck(proc: ManagedProcess, jvms: number): Promise<void> {
   const pids = JSON.parse(fs.readFileSync(path.join(dir, 'pids.json'), 'utf8')) as { sandbox: number; children: Array<{ name: string; pid: number }> };
-  assert.equal(pids.sandbox, s.proc.pid);
+  assert.equal(pids.sandbox, proc.pid);
   assert.deepEqual(
     pids.children.map((c) => c.name),
     ['kmf-sandbox-zookeeper', 'kmf-sandbox-mesos-sim', 'kmf-sandbox-scheduler'],
   );
-  const javaBefore = processesOfDir().filter((p) => p.includes('java'));
-  assert.ok(javaBefore.length >= 4, `the brokers' and the app's JVMs run from the sandbox directory:\n${javaBefore.join('\n')}`);
-  s.proc.signal('SIGINT');
-  const exit = await s.proc.exited;
-  assert.equal(exit.code, 0, `exit after SIGINT:\n${s.proc.tail(30)}`);
-  assert.match(s.proc.tail(10), /stopped; nothing left running/);
+  const javaBefore = processesOfDir().filter((p) => p.includes('java') && !p.includes('ZooKeeperServerMain'));
+  assert.ok(javaBefore.length >= jvms, `${jvms} JVMs run from the sandbox directory:\n${javaBefore.join('\n')}`);
+  proc.signal('SIGINT');
+  const exit = await proc.exited;
+  assert.equal(exit.code, 0, `exit after SIGINT:\n${proc.tail(30)}`);
+  assert.match(proc.tail(10), /stopped; nothing left running/);
   for (const c of pids.children) {
     assert.equal(alive(c.pid), false, `${c.name} (pid ${c.pid}) is gone`);
     assert.equal(alive(-c.pid), false, `${c.name}'s process group ${c.pid} is gone`);
@@ -175,8 +185,8 @@ describe('kmf sandbox', { timeout: 1_200_000 }, () => {
   const lines = [`alpha ${tag} beta`, `Alpha, ${tag}-gamma`, `beta alpha`, `end${tag}`];
   const expected = countsOf(lines);
 
-  // One test, two phases in order: the warm start needs the directory the cold start left.
-  test('a cold start and a warm start in the same directory, each stopped by Ctrl-C', async (t) => {
+  // One test, phases in order: the warm start needs the directory the cold start left.
+  test('cold start, warm start and --fresh in one directory, each stopped by Ctrl-C', async (t) => {
     await t.test('cold start: ready, Kafka and the example app work through the printed bootstrap servers, Ctrl-C leaves nothing behind', async () => {
       const s = await startSandbox('cold');
       assert.equal(s.bootstrap.length, 3, 'three brokers');
@@ -186,7 +196,7 @@ describe('kmf sandbox', { timeout: 1_200_000 }, () => {
       await produce(s.bootstrap, lines);
       const got = await readCounts(s.bootstrap, expected);
       assert.equal(got.get('alpha'), '3');
-      await stopAndCheck(s);
+      await stopAndCheck(s.proc, 4);
     });
 
     await t.test('warm start resumes: same brokers, their data and the app state kept', async () => {
@@ -198,7 +208,27 @@ describe('kmf sandbox', { timeout: 1_200_000 }, () => {
       const twice = new Map([...expected].map(([w, n]) => [w, 2 * n]));
       const got = await readCounts(s.bootstrap, twice);
       assert.equal(got.get('alpha'), '6');
-      await stopAndCheck(s);
+      // One sandbox per directory.
+      const second = spawnSandbox('second');
+      const refused = await second.exited;
+      assert.equal(refused.code, 1);
+      assert.match(second.tail(5), /a kmf sandbox already runs in/);
+      await stopAndCheck(s.proc, 4);
+    });
+
+    await t.test('--fresh starts over; Ctrl-C while the brokers deploy stops what was started, nothing left behind (--json)', async () => {
+      const proc = spawnSandbox('fresh', ['--fresh', '--json']);
+      await proc.waitForLine(/--fresh: wiping/, 30_000);
+      await proc.waitForLine(/new sandbox in/, 60_000);
+      await proc.waitForLine(/deploying 3 brokers/, READY_TIMEOUT_MS);
+      await proc.waitForLine(/broker \d: task running/, 120_000);
+      await stopAndCheck(proc, 1);
+      const events = proc
+        .tail(400)
+        .split('\n')
+        .map((line) => JSON.parse(line) as { event: string; message?: string });
+      assert.ok(events.every((e) => e.event === 'progress' || e.event === 'warning'), 'never ready, every line a JSON event');
+      assert.ok(events.some((e) => e.message === 'stopped; nothing left running'));
     });
   });
 });

@@ -10,6 +10,7 @@ import { artifactFileName, instanceCommand, propertiesText } from '../../src/str
 import { parseStateBody, readinessFromState } from '../../src/streams/state-probe.js';
 import type { UnitView } from '../../src/core/plans.js';
 import { testLogger } from '../../src/util/log.js';
+import { renderApp } from '../../src/cli/commands/app.js';
 
 function valid(input: Record<string, unknown>, role = 'kmf'): AppSpec {
   const v = validateApp(input, { frameworkRole: role });
@@ -153,5 +154,31 @@ void describe('streams readiness', () => {
     assert.deepEqual(probed.sort(), [1, 2], 'only running streams instances are asked');
     assert.deepEqual(sent, [['app-a/0-t', true]], 'instance 0 became ready; instance 1 stays ready while rebalancing');
     assert.equal(status.view('a', ['app-a/0', 'app-a/1']).instances['app-a/1']?.state, 'REBALANCING');
+  });
+});
+
+void describe('kmf app show for a streams app', () => {
+  void test('shows the artifact, the autoscale policy, the lag, the last decision and each instance\'s Streams state', () => {
+    const text = renderApp({
+      name: 'wc',
+      status: 'running',
+      spec: { name: 'wc', type: 'streams', applicationId: 'wc-app', artifact: 'wordcount-1.0.jar', instances: 1, cpus: 0.5, mem: 512, command: '', autoscale: { min: 1, max: 4, targetLagPerInstance: 200, cooldownSeconds: 15, inputTopics: ['words-in'] } },
+      instances: [{ index: 0, unit: 'app-wc/0', goal: 'running', state: 'running', taskId: 'app-wc/0__1', taskState: 'TASK_RUNNING' }],
+      createdAt: '2026-01-01T00:00:00Z',
+      updatedAt: '2026-01-01T00:00:00Z',
+      streams: {
+        instances: { 'app-wc/0': { taskId: 'app-wc/0__1', state: 'RUNNING', at: '2026-01-01T00:00:01Z' } },
+        lag: 12,
+        lagByTopic: { 'words-in': 12 },
+        partitions: 4,
+        autoscaler: { action: 'hold', target: 1, reason: 'steady at 1: lag 12', at: '2026-01-01T00:00:02Z' },
+      },
+    });
+    assert.match(text, /streams app wc-app: 1 instance\(s\) × 0\.5 cpus, 512 MB; artifact wordcount-1\.0\.jar/);
+    assert.match(text, /autoscale 1\.\.4 at 200 lag\/instance, cooldown 15 s, inputs words-in/);
+    assert.match(text, /lag 12 \(words-in: 12\), 4 input partition\(s\)/);
+    assert.match(text, /autoscaler: steady at 1: lag 12/);
+    assert.match(text, /STREAMS/);
+    assert.match(text, /RUNNING/);
   });
 });

@@ -119,7 +119,10 @@ export function register(program: Command): void {
     runVerb(flags, async (api) => {
       const b = await api.get<BrokerView>(`/api/v1/brokers/${id}`);
       if (flags.json === true) printJson(b);
-      else print(brokerRows([b]) + (b.lastError === undefined ? '' : `last error: ${b.lastError}\n`));
+      else {
+        const waiting = b.removal?.waiting === undefined ? '' : `removal waits: ${b.removal.waiting}\n`;
+        print(brokerRows([b]) + waiting + (b.lastError === undefined ? '' : `last error: ${b.lastError}\n`));
+      }
     }),
   );
 
