@@ -6,9 +6,9 @@
  *
  * Usage: npm run bench [-- name-filter]
  *
- * With BENCH_COMPILED=1 the benchmarks run from the compiled build (`npm run build` first: dist/bench/*.js,
- * plain node, no tsx), as `kmf` itself runs when dist/ exists: tsx's loader (a worker thread with its own
- * V8 heap) adds 20-35 MB of RSS and its own start-up work that the product does not have.
+ * With BENCH_COMPILED=1 (or run as `node dist/bench/run.js`) the benchmarks run from the compiled build
+ * (`npm run build` first: dist/bench/*.js, plain node, no tsx), as `kmf` itself runs when dist/ exists:
+ * tsx's loader (a worker thread with its own V8 heap) adds 20-35 MB of RSS that the product does not have.
  */
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
@@ -19,11 +19,15 @@ import { LAUNCHER_SEMI_SPACE } from './lib/launcher.js';
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
 const self = path.basename(fileURLToPath(import.meta.url));
 const filter = process.argv[2];
-const compiled = process.env['BENCH_COMPILED'] === '1';
+const fromBuild = path.extname(self) === '.js';
+const compiled = fromBuild || process.env['BENCH_COMPILED'] === '1';
 const root = path.resolve(benchDir, '..');
+const scriptOf = (file: string): string => (fromBuild || !compiled ? path.join(benchDir, file) : path.join(root, 'dist', 'bench', file.replace(/\.ts$/, '.js')));
 
+// From the sources (tsx) this file is run.ts and the benchmarks are *.ts; from the build it is run.js.
+const ext = path.extname(self);
 const files = readdirSync(benchDir, { withFileTypes: true })
-  .filter((e) => e.isFile() && e.name.endsWith('.ts') && e.name !== self)
+  .filter((e) => e.isFile() && e.name.endsWith(ext) && !e.name.endsWith('.d.ts') && e.name !== self)
   .map((e) => e.name)
   .filter((name) => filter === undefined || name.includes(filter))
   .sort();
@@ -31,9 +35,7 @@ const files = readdirSync(benchDir, { withFileTypes: true })
 function runOne(file: string): Promise<number> {
   return new Promise((resolve, reject) => {
     // Same V8 young-generation size as the kmf launcher (bin/kmf.js), so the figures are those of kmf as it runs.
-    const args = compiled
-      ? [LAUNCHER_SEMI_SPACE, path.join(root, 'dist', 'bench', file.replace(/\.ts$/, '.js'))]
-      : [LAUNCHER_SEMI_SPACE, '--import', 'tsx', path.join(benchDir, file)];
+    const args = compiled ? [LAUNCHER_SEMI_SPACE, scriptOf(file)] : [LAUNCHER_SEMI_SPACE, '--import', 'tsx', scriptOf(file)];
     const child = spawn(process.execPath, args, { stdio: 'inherit' });
     child.on('error', reject);
     child.on('exit', (code, signal) => resolve(code ?? (signal === null ? 1 : 128)));

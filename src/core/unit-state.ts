@@ -24,7 +24,7 @@ export function buildIndex(tasks: ReadonlyMap<string, TaskRecord>): TaskIndex {
     if (list) list.push(t);
     else live.set(t.unit, [t]);
   }
-  for (const list of live.values()) if (list.length > 1) list.sort((a, b) => b.generation - a.generation);
+  for (const list of live.values()) list.sort((a, b) => b.generation - a.generation);
   return { live, latest };
 }
 

@@ -303,7 +303,8 @@ export function validateApp(input: unknown, ctx: AppValidationContext): AppValid
   const ports = parsePorts(input['ports'], issues);
   const volume = parseVolume(input['volume'], issues);
   const constraints = parseConstraints(input['constraints'], issues);
-  const healthCheck = parseHealthCheck(input['healthCheck'], ports ?? [], issues);
+  // A streams app always has the port "state" (first): its health check may use it.
+  const healthCheck = parseHealthCheck(input['healthCheck'], input['type'] === 'streams' ? streamsPorts(ports) : (ports ?? []), issues);
   const readiness = input['readiness'];
   if (readiness !== undefined && readiness !== 'running' && readiness !== 'healthy') issues.push('readiness must be "running" or "healthy"');
   if (readiness === 'healthy' && input['healthCheck'] === undefined) issues.push('readiness "healthy" needs a healthCheck');

@@ -56,7 +56,8 @@ export class KafkaLagReader implements LagReader {
     if (this.admin?.key === key) return this.admin.client;
     const old = this.admin?.client;
     if (old !== undefined) void old.close().catch(() => undefined);
-    const client = new KafkaAdmin({ brokers: [...servers], clientId: 'kmf-autoscaler', connectionTimeoutMs: 1_000, requestTimeoutMs: 3_000, retries: 0, callTimeoutMs: 5_000 });
+    // Generous timeouts: a loaded host answers slowly, and a late reading is still worth more than none.
+    const client = new KafkaAdmin({ brokers: [...servers], clientId: 'kmf-autoscaler', connectionTimeoutMs: 3_000, requestTimeoutMs: 10_000, retries: 1, callTimeoutMs: 15_000 });
     this.admin = { key, client };
     return client;
   }

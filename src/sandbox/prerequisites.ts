@@ -6,6 +6,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { KmfError } from '../util/errors.js';
 import { readRuntimeManifest, repoRoot, type RuntimeManifest } from '../util/runtime-manifest.js';
@@ -89,4 +90,27 @@ export async function installRuntime(report: (line: string) => void, logFile: st
   const m = installedRuntime();
   if (m === undefined) throw new KmfError('sandbox_runtime_failed', `scripts/runtime.sh finished but the runtime is incomplete; see ${logFile}`);
   return m;
+}
+
+function canBind(host: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(0, host, () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * Each sim agent has a loopback address of its own (so brokers on different agents can take the same port).
+ * Linux answers all of 127/8; macOS answers 127.0.0.1 only unless aliases are added.
+ */
+export async function checkLoopbackAddresses(hosts: readonly string[]): Promise<void> {
+  const missing: string[] = [];
+  for (const h of hosts) if (!(await canBind(h))) missing.push(h);
+  if (missing.length === 0) return;
+  const fix =
+    process.platform === 'darwin'
+      ? missing.map((h) => `sudo ifconfig lo0 alias ${h} up`).join('; ')
+      : `add them to the loopback interface (e.g. ${missing.map((h) => `sudo ip addr add ${h}/8 dev lo`).join('; ')})`;
+  throw new PrerequisiteError(`the sandbox's agents listen on ${hosts.join(', ')}, but ${missing.join(', ')} cannot be bound on this machine: ${fix}`);
 }

@@ -19,7 +19,7 @@ import { errorMessage, KmfError } from '../util/errors.js';
 import { repoRoot, type RuntimeManifest } from '../util/runtime-manifest.js';
 import { bootstrapServers, BROKER_REQUEST, BROKERS, ensureApp, ensureBrokers, ensureTopics, waitApp, waitBrokers, waitSchedulerReady } from './deploy.js';
 import { loadOrCreateToken, readState, sandboxLayout, writePids, writeState, type SandboxLayout, type SandboxState } from './layout.js';
-import { checkJava, checkMaven, installedRuntime, installRuntime } from './prerequisites.js';
+import { checkJava, checkLoopbackAddresses, checkMaven, installedRuntime, installRuntime } from './prerequisites.js';
 import { killProcessesUnder, lockSandbox } from './processes.js';
 import { spawnGroup, type SandboxChild } from './process-group.js';
 import { AGENT_PORT_COUNT, pickAgentPorts, reusePort } from './ports.js';
@@ -192,7 +192,8 @@ class Sandbox {
     // Ports and token.
     const previous = readState(layout);
     const resuming = previous !== undefined;
-    const agentPorts = previous?.agentPorts ?? (await pickAgentPorts(process.platform === 'linux' ? AGENT_HOSTS : ['127.0.0.1']));
+    await checkLoopbackAddresses(AGENT_HOSTS);
+    const agentPorts = previous?.agentPorts ?? (await pickAgentPorts(AGENT_HOSTS));
     const state: SandboxState = {
       version: 1,
       createdAt: previous?.createdAt ?? new Date().toISOString(),
@@ -231,7 +232,7 @@ class Sandbox {
           '--resources',
           agentResources(agentPorts),
           '--agent-addresses',
-          process.platform === 'linux' ? 'distinct' : 'shared',
+          'distinct',
           '--work-dir',
           layout.mesosDir,
           '--recover',

@@ -16,7 +16,7 @@ import { Timeline } from '../../src/runtime/timeline.js';
 import { FencedStateStore, type Fence } from '../../src/state/fenced-state-store.js';
 import type { ElectionEvent, LeaderInfo } from '../../src/state/leader-election.js';
 import { MemoryStateStore } from '../../src/state/memory-state-store.js';
-import { testLogger } from '../../src/util/log.js';
+import { testLogger, type Logger } from '../../src/util/log.js';
 import { FakeDriver } from './fake-driver.js';
 
 export const ADMIN = 'unit-admin-token-0123456789';
@@ -83,6 +83,8 @@ export interface FixtureOptions {
   follower?: boolean;
   auth?: Partial<ApiAuthConfig>;
   bodyLimit?: number;
+  /** The API's logger (default: a silent test logger). */
+  apiLogger?: Logger;
 }
 
 export async function apiFixture(opts: FixtureOptions = {}): Promise<ApiFixture> {
@@ -129,7 +131,7 @@ export async function apiFixture(opts: FixtureOptions = {}): Promise<ApiFixture>
       insecureNoAuth: false,
       ...opts.auth,
     },
-    logger: testLogger('api'),
+    logger: opts.apiLogger ?? testLogger('api'),
     processMetrics: false,
     ...(opts.bodyLimit === undefined ? {} : { bodyLimit: opts.bodyLimit }),
   });

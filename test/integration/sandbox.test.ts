@@ -1,7 +1,8 @@
 /**
  * `kmf sandbox` end to end, as a user runs it: `bin/kmf.js sandbox --dir <tmp>` as a real child process.
  *  - cold start: waits for `ready`, reads the printed bootstrap servers, produces lines to `words-in` with kafkajs
- *    and reads the example app's exactly-once word counts back from `word-counts`;
+ *    and reads the example app's exactly-once word counts back from `word-counts`; `kmf sandbox produce|consume`
+ *    (the printed way to try it) round-trip records too;
  *  - SIGINT (Ctrl-C): exit 0, every process it started (pids.json) gone, with its process group, and no process
  *    left with the sandbox directory in its command line or as its working directory (the Kafka and app JVMs);
  *  - warm start in the same directory: the scheduler resumes its framework, the brokers come back with their data
@@ -11,6 +12,7 @@
  * The time from the command to `ready` is logged for both runs (no assertion on it).
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -32,7 +34,22 @@ before(() => {
 });
 
 after(async () => {
-  for (const p of running) await p.stop(40_000).catch(() => undefined);
+  // Normally every sandbox has stopped already; after a failure, stop it the way a user would (its tasks are not
+  // in its process group), then kill whatever is left.
+  for (const p of running) {
+    if (p.running()) {
+      p.signal('SIGINT');
+      await Promise.race([p.exited, new Promise((r) => setTimeout(r, 60_000))]);
+    }
+    await p.kill();
+  }
+  for (const line of processesOfDir()) {
+    try {
+      process.kill(Number(line.split(':')[0]), 'SIGKILL');
+    } catch {
+      // gone meanwhile
+    }
+  }
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -119,6 +136,24 @@ async function readCounts(bootstrap: string[], expected: ReadonlyMap<string, num
   return latest;
 }
 
+/** `bin/kmf.js ARGS` with `input` on stdin; resolves with its exit code and output. */
+function runKmf(args: string[], input: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'kmf.js'), ...args], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin.end(input);
+  });
+}
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -186,7 +221,7 @@ describe('kmf sandbox', { timeout: 1_200_000 }, () => {
   const expected = countsOf(lines);
 
   // One test, phases in order: the warm start needs the directory the cold start left.
-  test('cold start, warm start and --fresh in one directory, each stopped by Ctrl-C', async (t) => {
+  test('cold start, warm start and --fresh in one directory, each stopped by Ctrl-C', { timeout: 1_200_000 }, async (t) => {
     await t.test('cold start: ready, Kafka and the example app work through the printed bootstrap servers, Ctrl-C leaves nothing behind', async () => {
       const s = await startSandbox('cold');
       assert.equal(s.bootstrap.length, 3, 'three brokers');
@@ -196,6 +231,14 @@ describe('kmf sandbox', { timeout: 1_200_000 }, () => {
       await produce(s.bootstrap, lines);
       const got = await readCounts(s.bootstrap, expected);
       assert.equal(got.get('alpha'), '3');
+
+      // The printed way to try it: `kmf sandbox produce` / `consume` (they find the sandbox through --dir).
+      const produced = await runKmf(['sandbox', 'produce', 'words-in', '--dir', dir], 'cli one\ncli two\n');
+      assert.equal(produced.code, 0, produced.stderr);
+      assert.match(produced.stderr, /sent 2 record\(s\) to words-in/);
+      const consumed = await runKmf(['sandbox', 'consume', 'words-in', '--dir', dir, '--max-messages', String(lines.length + 2)], '');
+      assert.equal(consumed.code, 0, consumed.stderr);
+      assert.deepEqual(consumed.stdout.trimEnd().split('\n').sort(), [...lines, 'cli one', 'cli two'].sort());
       await stopAndCheck(s.proc, 4);
     });
 

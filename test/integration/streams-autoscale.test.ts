@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { api, API_TOKEN, waitFor } from '../helpers/scheduler-harness.js';
-import { appView, countWords, createTopics, makeLines, OutputReader, Producer, startStreamsEnv, timelineSince, waitInstancesReady, wordcountSpec, type StreamsEnv } from './streams-harness.js';
+import { appView, countWords, createTopics, kmf, makeLines, OutputReader, Producer, startStreamsEnv, timelineSince, waitInstancesReady, wordcountSpec, type StreamsEnv } from './streams-harness.js';
 
 const APP = 'wc-auto';
 let env: StreamsEnv;
@@ -85,6 +85,10 @@ describe('lag autoscaler', { timeout: 600_000 }, () => {
     const metrics = await fetch(new URL('/metrics', env.scheduler.apiUrl), { headers: { authorization: `Bearer ${API_TOKEN}` } });
     const text = await metrics.text();
     assert.match(text, new RegExp(`kmf_streams_lag\\{app="${APP}"\\} 0`), 'the lag gauge');
+    const cli = await kmf(env, ['app', 'show', APP]);
+    assert.equal(cli.code, 0, cli.stderr);
+    assert.match(cli.stdout, /autoscale 1\.\.4 at 200 lag\/instance, cooldown 15 s, inputs words-in/);
+    assert.match(cli.stdout, /lag 0 \(words-in: 0\), 4 input partition\(s\)/);
     const shown = await appView(env, APP);
     assert.equal(shown.streams?.['lag'], 0);
     assert.match(String((shown.streams?.['autoscaler'] as { reason?: string } | undefined)?.reason), /lag 0/);

@@ -6,10 +6,12 @@
  */
 /* eslint-disable @typescript-eslint/no-unsafe-return -- admin API bodies are untyped JSON */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 import kafkajs from 'kafkajs';
 import type { SimCluster } from '../../src/sim/cluster.js';
-import { api, chroot, startInProcess, startSim, waitFor, waitReady, type SchedulerHandle } from '../helpers/scheduler-harness.js';
+import { api, API_TOKEN, chroot, ROOT, startInProcess, startSim, waitFor, waitReady, type SchedulerHandle } from '../helpers/scheduler-harness.js';
 import { startZooKeeper, type ZooKeeperServer } from '../helpers/zookeeper.js';
 
 const { Kafka, logLevel } = kafkajs;
@@ -297,4 +299,20 @@ export async function timelineSince(env: StreamsEnv, since: number): Promise<Arr
     if (page.length < 1000) return out;
     after = page.at(-1)!.seq;
   }
+}
+
+/** Runs the real `kmf` CLI against the scheduler; resolves with its exit code and output. */
+export function kmf(env: StreamsEnv, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KMF_')));
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [path.join(ROOT, 'bin', 'kmf.js'), ...args],
+      { env: { ...clean, KMF_API_URL: env.scheduler.apiUrl, KMF_API_TOKEN: API_TOKEN }, cwd: ROOT, timeout: 120_000 },
+      (err, stdout, stderr) => {
+        const code = err === null ? 0 : typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
 }

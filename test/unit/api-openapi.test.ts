@@ -31,6 +31,17 @@ describe('OpenAPI document', () => {
     assert.equal(doc['openapi'], '3.1.0');
     const result = await new Validator().validate(doc);
     assert.equal(result.valid, true, JSON.stringify(result.errors, null, 1));
+    // The document served is the one that matches the routes: every route fastify registered under
+    // /api/v1 is an operation of the served document, and every operation of it is registered.
+    const servedOps = new Set<string>();
+    for (const [p, item] of Object.entries(doc['paths'] as Record<string, Json>)) {
+      for (const method of Object.keys(item)) servedOps.add(`${method.toUpperCase()} ${p.replace(/\{([^}]+)\}/g, ':$1')}`);
+    }
+    const registered = new Set(f.registered.map((x) => `${x.method} ${x.url}`));
+    const underV1 = (ops: Set<string>): string[] => [...ops].filter((o) => o.split(' ')[1]?.startsWith('/api/v1/')).sort();
+    assert.deepEqual(underV1(servedOps), underV1(registered), 'routes under /api/v1 and operations of /openapi.json differ');
+    assert.deepEqual([...servedOps].sort(), [...registered].sort(), 'every route (probes and artifacts too) is documented');
+    assert.ok(underV1(registered).length >= 30, `${underV1(registered).length} routes under /api/v1`);
     // A broken document is refused by the same validator (the check can fail).
     const broken = structuredClone(doc) as { paths: Record<string, Record<string, Json>> };
     const listApps = broken.paths['/api/v1/apps']?.['get'];

@@ -182,3 +182,12 @@ void describe('kmf app show for a streams app', () => {
     assert.match(text, /RUNNING/);
   });
 });
+
+void describe('streams health checks', () => {
+  void test('an HTTP health check on the implicit "state" port is accepted and defaults to it', () => {
+    const app = valid({ ...WC, healthCheck: { type: 'HTTP', path: '/state', gracePeriodSeconds: 120 } });
+    const u = appUnitSpec(app, 0, 'running');
+    assert.deepEqual(u.task.healthCheck, { type: 'HTTP', port: 'state', path: '/state', gracePeriodSeconds: 120 });
+    assert.equal(u.readiness, 'external', 'readiness stays the Streams state');
+  });
+});

@@ -133,12 +133,22 @@ export function planRoutes({ service }: ApiDeps): ApiRoute[] {
       access: 'admin',
       params: PlanParams,
       body: ForceCompleteSchema,
+      errors: [404],
       responses: { 200: { description: 'The plan', schema: PlanEnvelope } },
-      handler: async ({ params, body }) => ({
-        body: { plan: await service.forceComplete(params.name, body.unit) },
-        audit: `force-completed the ${params.name} step of ${body.unit}`,
-        auditUnit: body.unit,
-      }),
+      handler: async ({ params, body }) => {
+        // A unit the plan has no step for names nothing to complete: 404 (and no timeline entry claiming it was done).
+        const { plan } = await service.plan(params.name);
+        const units = plan.phases.flatMap((ph) => ph.steps.map((s) => s.unit));
+        if (!units.includes(body.unit)) {
+          const known = units.length === 0 ? 'it has no steps' : `its steps: ${units.slice(0, 10).join(', ')}${units.length > 10 ? ` and ${units.length - 10} more` : ''}`;
+          throw new KmfError('not_found', `the ${params.name} plan has no step for unit "${body.unit}" (${known})`, { details: { plan: params.name, unit: body.unit } });
+        }
+        return {
+          body: { plan: await service.forceComplete(params.name, body.unit) },
+          audit: `force-completed the ${params.name} step of ${body.unit}`,
+          auditUnit: body.unit,
+        };
+      },
     }),
   ];
 }

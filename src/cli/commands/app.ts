@@ -3,7 +3,7 @@
  *
  *   kmf app list | show NAME
  *   kmf app deploy [FILE|-] [--file FILE] [--name N --instances N --cpus C --mem MB --command CMD --env K=V --port NAME …] [--wait]
- *   kmf app update NAME [FILE|-] [same flags: changes on top of the current spec] [--force] [--wait]
+ *   kmf app update NAME [FILE|-] [--file FILE] [same flags: changes on top of the current spec] [--force] [--wait]
  *   kmf app scale NAME N [--wait]
  *   kmf app restart NAME [--instance I] [--force] [--wait]     (rolling, or one instance in place)
  *   kmf app replace NAME INDEX                                   (relaunch elsewhere, fresh volume)
@@ -202,13 +202,14 @@ export function register(program: Command): void {
 
   apiOptions(
     waitOptions(
-      specOptions(app.command('update').description('change an app: a JSON file and/or flags on top of its current spec; changed instances restart one at a time').argument('<name>').argument('[file]')).option(
-        '--force',
-        'change it even while a previous update is still rolling',
-      ),
+      specOptions(app.command('update').description('change an app: a JSON file and/or flags on top of its current spec; changed instances restart one at a time').argument('<name>').argument('[file]'))
+        .option('--file <file>', 'the new spec as JSON (same as the FILE argument)')
+        .option('--force', 'change it even while a previous update is still rolling'),
     ),
-  ).action(async (name: string, file: string | undefined, flags: WaitFlags & SpecFlags & { force?: boolean }) =>
+  ).action(async (name: string, fileArg: string | undefined, flags: WaitFlags & SpecFlags & { force?: boolean; file?: string }) =>
     runVerb(flags, async (api) => {
+      if (fileArg !== undefined && flags.file !== undefined) throw new CliError(EXIT.usage, 'give the spec file once: as FILE or with --file');
+      const file = fileArg ?? flags.file;
       const current = (await api.get<{ app: AppView }>(path(name))).app;
       const base = file === undefined ? specInput(current.spec) : readSpecFile(file);
       const spec = specFrom(base, flags);

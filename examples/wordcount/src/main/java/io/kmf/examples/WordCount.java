@@ -35,7 +35,8 @@ import sun.misc.Signal;
  * <p>Configured only through the environment, because it runs as a Mesos task:
  * BOOTSTRAP_SERVERS, IN_TOPIC (words-in), OUT_TOPIC (word-counts), APPLICATION_ID (wordcount), STATE_DIR
  * (else $MESOS_SANDBOX/state), REPLICATION_FACTOR (-1: the broker's default), GROUP_INSTANCE_ID (static
- * membership, so a restarted instance gets its partitions back without a rebalance), PORT (GET /state), and
+ * membership, so a restarted instance gets its partitions back without a rebalance), PORT (GET /state; bound to
+ * KMF_HOST when that is an IP address), and
  * KMF_STREAMS_CONFIG: any further Streams/client settings as Java properties text (one key=value a line), which kmf
  * fills from the app spec's streamsConfig plus what it manages (application.id, bootstrap.servers,
  * group.instance.id, state.dir); those lines win over the variables above.
@@ -45,6 +46,7 @@ import sun.misc.Signal;
  */
 public final class WordCount {
   private static final Pattern NON_WORD = Pattern.compile("[^\\p{L}\\p{N}]+");
+  private static final Pattern IPV4 = Pattern.compile("^\\d{1,3}(\\.\\d{1,3}){3}$");
   private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(10);
 
   private WordCount() {}
@@ -110,12 +112,23 @@ public final class WordCount {
   }
 
   /**
+   * Where GET /state listens: the agent's address when kmf gives one as an IP literal in KMF_HOST (agents that
+   * share one machine but have addresses of their own, like kmf's simulator, hand out the same port numbers), else
+   * every interface. A host name is not bound to: it may resolve to a loopback alias on the agent itself.
+   */
+  static InetSocketAddress bindAddress(int port) {
+    String host = System.getenv("KMF_HOST");
+    boolean ipLiteral = host != null && (IPV4.matcher(host).matches() || (host.contains(":") && !host.contains("/")));
+    return ipLiteral ? new InetSocketAddress(host, port) : new InetSocketAddress(port);
+  }
+
+  /**
    * GET /state answers the client's state; 200 while it is (or may soon be again) processing, 503 otherwise. The body
    * is {"state":"RUNNING"} when the request accepts application/json (kmf's readiness probe asks for it), else the
    * bare state name and a newline.
    */
   private static HttpServer stateServer(int port, KafkaStreams streams) throws IOException {
-    HttpServer server = HttpServer.create(new InetSocketAddress(port), 0);
+    HttpServer server = HttpServer.create(bindAddress(port), 0);
     server.createContext("/state", exchange -> {
       try (exchange) {
         if (!"GET".equals(exchange.getRequestMethod())) {
