@@ -70,6 +70,6 @@ EXPOSE 8080
 # node-slim has no curl; node's fetch does the request.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "const a=process.env.KMF_API||'0.0.0.0:8080',i=a.lastIndexOf(':'),h=a.slice(0,i);fetch('http://'+(['','0.0.0.0','::','[::]'].includes(h)?'127.0.0.1':h)+':'+a.slice(i+1)+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-# The young-generation size of bin/kmf.js (the shebang does not apply when node is named here): see its comment.
-ENTRYPOINT ["node", "--max-semi-space-size=16", "bin/kmf.js"]
+# The V8 heap flags of bin/kmf.js (its shebang does not apply when node is named here): see its comment.
+ENTRYPOINT ["node", "--max-semi-space-size=16", "--heap-growing-percent=50", "bin/kmf.js"]
 CMD ["scheduler"]

@@ -14,7 +14,7 @@ import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LAUNCHER_SEMI_SPACE } from './lib/launcher.js';
+import { LAUNCHER_FLAGS } from './lib/launcher.js';
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
 const self = path.basename(fileURLToPath(import.meta.url));
@@ -34,8 +34,8 @@ const files = readdirSync(benchDir, { withFileTypes: true })
 
 function runOne(file: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    // Same V8 young-generation size as the kmf launcher (bin/kmf.js), so the figures are those of kmf as it runs.
-    const args = compiled ? [LAUNCHER_SEMI_SPACE, scriptOf(file)] : [LAUNCHER_SEMI_SPACE, '--import', 'tsx', scriptOf(file)];
+    // The V8 heap flags of the kmf launcher (bin/kmf.js), so the figures are those of kmf as it runs.
+    const args = compiled ? [...LAUNCHER_FLAGS, scriptOf(file)] : [...LAUNCHER_FLAGS, '--import', 'tsx', scriptOf(file)];
     const child = spawn(process.execPath, args, { stdio: 'inherit' });
     child.on('error', reject);
     child.on('exit', (code, signal) => resolve(code ?? (signal === null ? 1 : 128)));

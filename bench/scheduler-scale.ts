@@ -24,7 +24,7 @@ import v8 from 'node:v8';
 import { parseArgs } from 'node:util';
 import { RUNTIME_METRICS } from '../src/runtime/metrics.js';
 import { deployTasks, mb, startBenchScheduler, startSyntheticSim, waitUntil } from './lib/synthetic-cluster.js';
-import { LAUNCHER_SEMI_SPACE } from './lib/launcher.js';
+import { LAUNCHER_FLAGS } from './lib/launcher.js';
 import { startZooKeeper } from './lib/zk.js';
 import { spawnManaged } from '../test/helpers/processes.js';
 
@@ -103,7 +103,7 @@ try {
   const deployer = spawnManaged({
     name: 'deployer',
     command: process.execPath,
-    args: [LAUNCHER_SEMI_SPACE, '--import', 'tsx', fileURLToPath(import.meta.url), '--phase', 'deploy', '--zk', zkSpec, '--master', sim.url, '--apps', String(APPS), '--per-app', String(PER_APP)],
+    args: [...LAUNCHER_FLAGS, '--import', 'tsx', fileURLToPath(import.meta.url), '--phase', 'deploy', '--zk', zkSpec, '--master', sim.url, '--apps', String(APPS), '--per-app', String(PER_APP)],
   });
   deployer.onLine((l) => {
     if (!l.startsWith('{')) console.log(l);

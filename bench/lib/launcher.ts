@@ -1,6 +1,6 @@
 /**
  * The node flags of the kmf launcher (the shebang of bin/kmf.js, the Dockerfile's ENTRYPOINT), read from
- * bin/kmf.js so that benchmarks run with the young-generation size kmf really runs with.
+ * bin/kmf.js so that benchmarks run with the V8 heap settings kmf really runs with.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -21,12 +21,12 @@ export function repoRoot(): string {
   }
 }
 
-function launcherSemiSpace(): string {
+function launcherFlags(): string[] {
   const shebang = readFileSync(path.join(repoRoot(), 'bin', 'kmf.js'), 'utf8').split('\n')[0] ?? '';
-  const flag = /--max-semi-space-size=\d+/.exec(shebang)?.[0];
-  if (flag === undefined) throw new Error(`bin/kmf.js does not set --max-semi-space-size: ${shebang}`);
-  return flag;
+  const flags = shebang.split(/\s+/).filter((w) => w.startsWith('--'));
+  if (!flags.some((f) => f.startsWith('--max-semi-space-size='))) throw new Error(`bin/kmf.js does not set the V8 heap flags: ${shebang}`);
+  return flags;
 }
 
-/** E.g. `--max-semi-space-size=16`. */
-export const LAUNCHER_SEMI_SPACE = launcherSemiSpace();
+/** E.g. `['--max-semi-space-size=16', '--heap-growing-percent=50']`. */
+export const LAUNCHER_FLAGS: readonly string[] = launcherFlags();

@@ -9,7 +9,7 @@ import { startScheduler, type SchedulerHandle } from '../../src/runtime/schedule
 import type { CoreConfig } from '../../src/core/config.js';
 import { testLogger } from '../../src/util/log.js';
 import { spawnManaged, type ManagedProcess } from '../../test/helpers/processes.js';
-import { LAUNCHER_SEMI_SPACE, repoRoot } from './launcher.js';
+import { LAUNCHER_FLAGS, repoRoot } from './launcher.js';
 
 const root = repoRoot();
 
@@ -23,7 +23,7 @@ export async function startSyntheticSim(agents: number, opts: { allocationInterv
     name: 'mesos-sim',
     command: process.execPath,
     args: [
-      LAUNCHER_SEMI_SPACE,
+      ...LAUNCHER_FLAGS,
       '--import',
       'tsx',
       path.join(root, 'src/cli/main.ts'),

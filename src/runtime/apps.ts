@@ -1,8 +1,9 @@
 /**
  * "Apps": the generic unit kind of kmf — N instances of a command, each a unit `app-<name>/<index>` with
  * its own resources, named ports, optional persistent volume, placement constraints and health check.
- * It lets the scheduler run (and be tested on) any process without Kafka; Kafka brokers and Streams apps
- * are other unit kinds built on the same core.
+ * It lets the scheduler run (and be tested on) any process without Kafka. A `"type": "streams"` app is a
+ * Kafka Streams app (src/streams/spec.ts, docs/streams.md): the same instances, of unit kind `streams`, with
+ * the Streams identity, config, state volume and readiness added.
  *
  * The API takes an `AppSpec` as JSON. `validateApp` checks it field by field and reports every problem at
  * once (the API answers 400 with the list and changes nothing); `appUnitSpec` turns an instance into the
@@ -308,7 +309,6 @@ export function validateApp(input: unknown, ctx: AppValidationContext): AppValid
   const readiness = input['readiness'];
   if (readiness !== undefined && readiness !== 'running' && readiness !== 'healthy') issues.push('readiness must be "running" or "healthy"');
   if (readiness === 'healthy' && input['healthCheck'] === undefined) issues.push('readiness "healthy" needs a healthCheck');
-  if (readiness !== undefined && type === 'streams') issues.push('a streams app is ready when its Streams state is RUNNING (docs/streams.md): leave "readiness" out');
   const role = input['role'];
   if (role !== undefined && (typeof role !== 'string' || !ROLE.test(role) || role.endsWith('/'))) {
     issues.push('role must be a Mesos role name (no whitespace or backslash, not starting with "-" or "/", not "." or "..")');
@@ -435,8 +435,9 @@ export function appUnitSpec(app: AppSpec, index: number, goal: UnitGoal): UnitSp
   if (streams?.stateVolume !== undefined) spec.volume = { sizeMb: streams.stateVolume, containerPath: STATE_DIR_PATH };
   if (app.constraints !== undefined) spec.constraints = app.constraints;
   if (app.role !== undefined) spec.role = app.role;
-  // A Streams instance is ready when its /state says RUNNING (streams-readiness-loop.ts).
-  spec.readiness = streams !== undefined ? 'external' : (app.readiness ?? (app.healthCheck !== undefined ? 'healthy' : 'running'));
+  // A Streams instance is ready when its /state says RUNNING (streams-readiness-loop.ts), unless the app opts
+  // out with an explicit readiness (an app that does not serve /state).
+  spec.readiness = app.readiness ?? (streams !== undefined ? 'external' : app.healthCheck !== undefined ? 'healthy' : 'running');
   return spec;
 }
 

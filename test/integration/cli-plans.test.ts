@@ -144,7 +144,7 @@ describe('kmf plan, units and events when a deployment waits', { timeout: 300_00
     for (const app of ['huge', 'small']) assert.equal((await kmf(['app', 'remove', app, '--wait'])).code, 0);
   });
 
-  test('one instance: restart in place (--instance, --wait), then replace on another agent', async () => {
+  test('one instance: restart in place (--instance, --wait), then replace', async () => {
     type UnitTask = { name: string; task?: { taskId: string; state: string; agentId: string } };
     const taskOf = async (): Promise<UnitTask['task']> => json<{ units: UnitTask[] }>(await kmf(['units', '--json'])).units.find((u) => u.name === 'app-one/0')?.task;
     assert.equal((await kmf(['app', 'deploy', '--name', 'one', '--cpus', '0.1', '--mem', '32', '--command', 'exec sleep 3600', '--wait'])).code, 0);
@@ -153,7 +153,7 @@ describe('kmf plan, units and events when a deployment waits', { timeout: 300_00
 
     const restarted = await kmf(['app', 'restart', 'one', '--instance', '0', '--wait', '--json']);
     assert.equal(restarted.code, 0, restarted.stderr);
-    assert.equal((JSON.parse(restarted.stdout) as { status: string }).status ?? (JSON.parse(restarted.stdout) as { app: { status: string } }).app.status, 'running');
+    assert.equal((JSON.parse(restarted.stdout) as { app: { status: string } }).app.status, 'running');
     const second = await taskOf();
     assert.notEqual(second?.taskId, first?.taskId, 'a new task');
     assert.equal(second?.agentId, first?.agentId, 'in place: the same agent');
@@ -166,7 +166,7 @@ describe('kmf plan, units and events when a deployment waits', { timeout: 300_00
       await new Promise((r) => setTimeout(r, 200));
     }
     assert.equal(third?.state, 'TASK_RUNNING');
-    assert.notEqual(third?.agentId, second?.agentId, 'replaced on the other agent');
+    assert.notEqual(third?.taskId, second?.taskId, 'a new task (an instance without a volume holds no agent: it may land anywhere)');
 
     const ops = json<{ entries: Array<{ who?: string; message: string; unit?: string }> }>(await kmf(['events', '--kind', 'operator', '--json'])).entries.filter((e) => /app one|app-one/.test(e.message));
     assert.ok(ops.length >= 3 && ops.every((e) => e.who === 'admin'), JSON.stringify(ops));

@@ -67,7 +67,6 @@ function spawnSandbox(label: string, extraArgs: string[] = []): ManagedProcess {
     command: process.execPath,
     args: [path.join(ROOT, 'bin', 'kmf.js'), 'sandbox', '--dir', dir, ...extraArgs],
     cwd: ROOT,
-    logFile: path.join(os.tmpdir(), `kmf-sandbox-test-${process.pid}-${label}.log`),
   });
   running.push(proc);
   return proc;

@@ -47,17 +47,32 @@ before(async () => {
 });
 
 after(async () => {
+  await stopTrickle?.().catch(() => undefined);
   await producer?.disconnect().catch(() => undefined);
   await reader?.stop().catch(() => undefined);
   await env?.stop();
 });
 
-/** Sends `batches` batches of lines, one every `gapMs`, in the background; resolves when all are sent. */
-async function trickle(seed: number, batches: number, perBatch: number, gapMs: number, stop: () => boolean = () => false): Promise<void> {
-  for (let b = 0; b < batches && !stop(); b++) {
-    await producer.send(makeLines(perBatch, seed * 1000 + b));
-    await new Promise((r) => setTimeout(r, gapMs));
-  }
+let stopTrickle: (() => Promise<void>) | undefined;
+
+/**
+ * Sends a batch of 50 lines every 150 ms in the background until the returned function is called (which
+ * resolves once the last batch is acknowledged, or rejects with the producer's error).
+ */
+function trickle(seed: number): () => Promise<void> {
+  let stop = false;
+  const sending = (async () => {
+    for (let b = 0; !stop && b < 10_000; b++) {
+      await producer.send(makeLines(50, seed * 100_000 + b));
+      await new Promise((r) => setTimeout(r, 150));
+    }
+  })();
+  sending.catch(() => undefined); // reported by the stop function
+  stopTrickle = async () => {
+    stop = true;
+    await sending;
+  };
+  return stopTrickle;
 }
 
 describe('exactly-once wordcount on kmf', { timeout: 600_000 }, () => {
@@ -87,8 +102,7 @@ describe('exactly-once wordcount on kmf', { timeout: 600_000 }, () => {
 
     // Mid-stream: records keep coming while instance 1 dies and comes back.
     const victim = ready.find((i) => i.index === 1)!;
-    let flowing = false;
-    const background = trickle(2, 200, 50, 150, () => flowing);
+    const stopSending = trickle(2);
     await new Promise((r) => setTimeout(r, 2_000));
     const pid = instancePid(env, APP, 1);
     assert.ok(pid !== undefined, 'found the JVM of instance 1');
@@ -101,8 +115,7 @@ describe('exactly-once wordcount on kmf', { timeout: 600_000 }, () => {
     assert.notEqual(relaunched.taskId, victim.taskId, 'a new task for instance 1');
     const arrivals = await waitFor('output flowing again in every output partition', () => reader.firstArrivalsAfter(readyAt + 3_000), 180_000, 200);
     const flowingAt = reader.resumedAfter(killedAt) ?? Math.max(...arrivals.values());
-    flowing = true;
-    await background;
+    await stopSending();
     await reader.waitExact(countWords(producer.sent), 240_000);
     assert.deepEqual(reader.diff(countWords(producer.sent)), [], 'exact counts after the kill');
     assert.deepEqual(reader.notMonotonic(), [], 'no count repeated or stepped back (nothing processed twice)');
@@ -120,8 +133,7 @@ describe('exactly-once wordcount on kmf', { timeout: 600_000 }, () => {
     const before = await appView(env, APP);
     const spec = { ...before.spec, streamsConfig: { 'commit.interval.ms': '200', 'session.timeout.ms': '10000' }, maxUnavailable: 1 };
     delete (spec as Record<string, unknown>)['name'];
-    let done = false;
-    const background = trickle(3, 400, 50, 150, () => done);
+    const stopSending = trickle(3);
     await new Promise((r) => setTimeout(r, 1_000));
     const startedAt = Date.now();
     const res = await api(env.scheduler.apiUrl, 'PUT', `/api/v1/apps/${APP}`, spec);
@@ -130,8 +142,7 @@ describe('exactly-once wordcount on kmf', { timeout: 600_000 }, () => {
     await waitInstancesReady(env, APP, 2, 300_000, (is) => is.every((i) => i.taskId !== undefined && !oldTasks.has(i.taskId)));
     await waitFor('the update plan complete', async () => ((await api(env.scheduler.apiUrl, 'GET', '/api/v1/plans/update')).body.plan?.status === 'COMPLETE' ? true : undefined), 60_000, 500);
     console.log(`rolling config update of 2 instances: ${Date.now() - startedAt} ms`);
-    done = true;
-    await background;
+    await stopSending();
     const after = await appView(env, APP);
     assert.equal((after.spec['streamsConfig'] as Record<string, string>)['commit.interval.ms'], '200');
     await reader.waitExact(countWords(producer.sent), 240_000);

@@ -25,7 +25,7 @@ after(async () => {
 
 /** A concrete URL for an operation path: existing-looking values for its parameters. */
 function concrete(p: string): string {
-  return p.replace('{name}', p.startsWith('/api/v1/plans') ? 'deploy' : 'web').replace('{index}', '0');
+  return p.replace('{name}', p.startsWith('/api/v1/plans') ? 'deploy' : 'web').replace('{index}', '0').replace('{id}', '3');
 }
 
 function operations(): Array<{ method: string; url: string; access: string; operationId: string }> {

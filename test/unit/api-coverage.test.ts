@@ -8,7 +8,9 @@
  *  - authentication: an unknown token on every non-public operation is 401 `invalid_token`, a read-only
  *    token on every admin operation is 403 even with a valid body, and neither writes anything;
  *  - the operator's trail: every admin operation that succeeds puts one `operator` entry on the timeline
- *    with the name of the token that made the change.
+ *    with the name of the token that made the change;
+ *  - and every one of those answers (2xx, 401, 403, 404) is documented for its operation and validates
+ *    against the documented schema.
  *
  * Every operation with a body needs a valid sample body below, and every admin operation is either run by
  * the trail test or listed with the test that covers it against a live Kafka cluster: a new route fails
@@ -16,6 +18,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import { addBrokers, createClusterSpec } from '../../src/kafka/cluster-model.js';
 import { ALICE, apiFixture, BOB, READER, type ApiFixture } from '../helpers/api-fixture.js';
 
@@ -103,6 +106,32 @@ function unknowns(path: string): Array<{ url: string; value: string }> {
   return [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1] ?? '').map((p) => ({ url: urlOf(path, p), value: unknownValue(p) }));
 }
 
+const ajv = new Ajv2020({ strict: false, allErrors: true });
+const ROOT_ID = 'https://kmf.invalid/openapi.json';
+const validators = new Map<string, ValidateFunction | null>();
+
+/** The answer is documented for the operation, and its body validates against the documented schema. */
+function conforms(o: Operation, r: { status: number; body: Json }): void {
+  const key = `${o.operationId} ${r.status}`;
+  let validate = validators.get(key);
+  if (validate === undefined) {
+    const op = f.openapi.paths[o.path]?.[o.method.toLowerCase()] as { responses: Record<string, { content?: Record<string, { schema: Json }> }> } | undefined;
+    const doc = op?.responses[String(r.status)];
+    assert.ok(doc !== undefined, `${o.operationId} answered ${r.status}, which its document does not list`);
+    const schema = doc.content?.['application/json']?.schema;
+    // References resolve against the document's components (registered under ROOT_ID).
+    validate = schema === undefined ? null : ajv.compile(JSON.parse(JSON.stringify(schema).replaceAll('"#/components/', `"${ROOT_ID}#/components/`)) as Json);
+    validators.set(key, validate);
+  }
+  if (validate !== null) assert.ok(validate(r.body), `${o.operationId} ${r.status}: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(r.body).slice(0, 400)}`);
+}
+
+function op(operationId: string): Operation {
+  const o = operations().find((x) => x.operationId === operationId);
+  assert.ok(o !== undefined, `no operation ${operationId}`);
+  return o;
+}
+
 async function call(method: string, url: string, token: string, payload?: Json): Promise<{ status: number; body: Json; headers: Record<string, unknown> }> {
   const r = await f.app.inject({ method: method as 'GET', url, headers: { authorization: `Bearer ${token}` }, ...(payload === undefined ? {} : { payload }) });
   return { status: r.statusCode, body: r.body === '' ? {} : (JSON.parse(r.body.startsWith('{') ? r.body : '{}') as Json), headers: r.headers };
@@ -110,6 +139,7 @@ async function call(method: string, url: string, token: string, payload?: Json):
 
 before(async () => {
   f = await apiFixture();
+  ajv.addSchema({ $id: ROOT_ID, components: f.openapi.components }, ROOT_ID);
   // Things to name: app web (2 instances) and a Kafka cluster of 3 combined nodes (0-2) and broker 3,
   // written as `POST /api/v1/brokers` would (no Kafka processes: the fixture runs none).
   const app = await call('POST', '/api/v1/apps', ALICE, { name: 'web', instances: 2, cpus: 0.1, mem: 32, command: 'sleep 1000' });
@@ -139,6 +169,7 @@ describe('every operation is covered', () => {
       const r = await call(o.method, existing(o.path), ALICE, SAMPLE_BODIES[o.operationId]);
       assert.notEqual(r.status, 400, `${o.operationId}: ${JSON.stringify(r.body)}`);
       assert.ok(r.status < 500 || r.body['error'] === 'kafka_unavailable', `${o.operationId}: ${r.status} ${JSON.stringify(r.body)}`);
+      conforms(o, r);
     }
     assert.equal(await f.snapshot(), before);
   });
@@ -160,6 +191,7 @@ describe('unknown ids', () => {
         assert.equal(r.status, 404, `${where}: ${JSON.stringify(r.body)}`);
         assert.match(String(r.body['error']), /not_found$/, where);
         assert.ok(String(r.body['message']).includes(value), `${where}: the message names ${value}: ${String(r.body['message'])}`);
+        conforms(o, r);
         checked++;
       }
     }
@@ -177,6 +209,7 @@ describe('ids named in a body', () => {
       assert.equal(r.status, 404, JSON.stringify(r.body));
       assert.equal(r.body['error'], 'not_found');
       assert.match(String(r.body['message']), new RegExp(`^the ${plan} plan has no step for unit "app-nope/0"`));
+      conforms(op('forceCompleteStep'), r);
     }
     assert.equal(await f.snapshot(), before);
     assert.equal(f.timeline.page({ kinds: ['operator'], limit: 1000 }).entries.length, operatorEntries);
@@ -194,12 +227,14 @@ describe('authentication on every operation', () => {
       assert.equal(wrong.body['error'], 'unauthorized', where);
       assert.match(String(wrong.body['message']), /not valid for this scheduler/, where);
       assert.match(String(wrong.headers['www-authenticate']), /error="invalid_token"/, where);
+      conforms(o, wrong);
       if (o.access !== 'admin') continue;
       for (const token of [READER, BOB]) {
         const r = await call(o.method, existing(o.path), token, payload);
         assert.equal(r.status, 403, where);
         assert.equal(r.body['error'], 'forbidden', where);
         assert.match(String(r.body['message']), /read-only.*needs an admin token/, where);
+        conforms(o, r);
       }
     }
     assert.equal(await f.snapshot(), before);
@@ -241,13 +276,14 @@ describe('the operator trail', () => {
     }
   });
 
-  test('each successful change: one operator entry with who made it, what and (where it applies) the unit', async () => {
+  test('each successful change answers as documented and puts one operator entry with who made it on the timeline', async () => {
     for (const s of SCRIPT) {
       const o = operations().find((x) => x.operationId === s.operationId);
       assert.ok(o !== undefined, s.operationId);
       const lastSeq = f.timeline.lastSeq;
       const r = await call(s.method, s.url, ALICE, o.hasBody ? SAMPLE_BODIES[s.operationId] : undefined);
       assert.ok(s.status.includes(r.status), `${s.operationId} ${s.url}: ${r.status} ${JSON.stringify(r.body)}`);
+      conforms(o, r);
       const page = await call('GET', `/api/v1/events?kind=operator&after=${lastSeq}&limit=1000`, BOB);
       const entries = page.body['entries'] as Array<{ who?: string; message: string; kind: string; at: number }>;
       assert.equal(entries.length, 1, `${s.operationId}: ${JSON.stringify(entries)}`);

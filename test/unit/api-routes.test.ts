@@ -59,7 +59,7 @@ function ops(): Op[] {
   const out: Op[] = [];
   for (const [p, item] of Object.entries(f.openapi.paths)) {
     for (const [method, op] of Object.entries(item)) {
-      const url = p.replace('{name}', p.startsWith('/api/v1/plans') ? 'deploy' : 'web').replace('{index}', '0');
+      const url = p.replace('{name}', p.startsWith('/api/v1/plans') ? 'deploy' : 'web').replace('{index}', '0').replace('{id}', '3');
       out.push({ method: method.toUpperCase(), path: p, url, op });
     }
   }

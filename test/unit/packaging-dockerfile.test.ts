@@ -165,10 +165,10 @@ describe('Dockerfile (kmf image)', () => {
 
   test('ENTRYPOINT and CMD are the documented contract, in exec form', () => {
     const runtime = byName('runtime');
-    assert.deepEqual(execForm(runtime, 'ENTRYPOINT'), ['node', '--max-semi-space-size=16', 'bin/kmf.js']);
+    assert.deepEqual(execForm(runtime, 'ENTRYPOINT'), ['node', '--max-semi-space-size=16', '--heap-growing-percent=50', 'bin/kmf.js']);
     assert.deepEqual(execForm(runtime, 'CMD'), ['scheduler']);
-    // The launcher's shebang asks for the same young-generation size.
-    assert.match(read('bin/kmf.js').split('\n')[0] ?? '', /--max-semi-space-size=16\b/);
+    // The launcher's shebang asks for the same V8 heap settings.
+    assert.match(read('bin/kmf.js').split('\n')[0] ?? '', /--max-semi-space-size=16 --heap-growing-percent=50$/);
   });
 
   test('EXPOSE matches the API port in KMF_API, and the HEALTHCHECK asks /health at KMF_API', () => {

@@ -23,7 +23,7 @@ function record(instances: number, updatedAt: string): AppRecord {
 }
 
 const broker = (plan: UnitView['plan']): UnitView =>
-  ({ name: 'kafka/broker-0', kind: 'kafka-broker', goal: 'running', state: 'running', plan, generation: 1, failures: 0, version: 'v', issues: [], task: { taskId: 't', state: 'TASK_RUNNING', agentId: 'a', hostname: 'h', ports: { broker: 9092 }, ready: true, version: 'v' } }) as UnitView;
+  ({ name: 'kafka/broker-0', kind: 'kafka-broker', goal: 'running', state: 'running', plan, generation: 1, failures: 0, version: 'v', issues: [], task: { taskId: 't', state: 'TASK_RUNNING', agentId: 'a', hostname: 'h', ports: { broker: 9092 }, ready: true, version: 'v' } });
 
 function setup(lag: number | Error, opts: { brokerPlan?: UnitView['plan'] } = {}) {
   let now = Date.UTC(2026, 0, 1);

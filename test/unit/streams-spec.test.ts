@@ -191,3 +191,10 @@ void describe('streams health checks', () => {
     assert.equal(u.readiness, 'external', 'readiness stays the Streams state');
   });
 });
+
+void describe('streams readiness opt-out', () => {
+  void test('an app that does not serve /state may choose Mesos-level readiness', () => {
+    assert.equal(appUnitSpec(valid({ ...WC, readiness: 'running' }), 0, 'running').readiness, 'running');
+    assert.equal(appUnitSpec(valid(WC), 0, 'running').readiness, 'external');
+  });
+});
