@@ -91,6 +91,12 @@ describe('kmf plan, units and events when a deployment waits', { timeout: 300_00
     assert.match(shown.stdout, /^PHASE +STEP +STATUS +DETAIL$/m);
     assert.match(shown.stdout, /^app-huge +app-huge\/0 +\w+ +.*cpus: need 8/m);
 
+    // --wait shows the progress on stderr, with what the first open step waits for, until it gives up (exit 7).
+    const waited = await kmf(['plan', 'show', 'deploy', '--wait', '--wait-timeout', '2']);
+    assert.equal(waited.code, 7, waited.stderr);
+    assert.match(waited.stderr, /^deploy: \w+, 1\/2 steps complete; app-huge\/0 \w+: .*cpus: need 8/m);
+    assert.match(waited.stderr, /gave up waiting for the deploy plan after 2 s/);
+
     const list = await kmf(['plan', 'list']);
     assert.match(list.stdout, /^PLAN +STATUS +PAUSED +STEPS$/m);
     assert.match(list.stdout, /^deploy +\w+ +no +1\/2 complete$/m);
@@ -126,6 +132,10 @@ describe('kmf plan, units and events when a deployment waits', { timeout: 300_00
 
     const forced = json<{ plan: Plan }>(await kmf(['plan', 'force-complete', 'deploy', 'app-huge/0', '--json'])).plan;
     assert.equal(step(forced, 'app-huge/0')?.status, 'COMPLETE');
+    const done = await kmf(['plan', 'show', 'deploy', '--wait']);
+    assert.equal(done.code, 0, done.stderr);
+    assert.match(done.stderr, /^deploy: COMPLETE, 2\/2 steps complete$/m);
+    assert.match(done.stdout, /^app-huge +app-huge\/0 +COMPLETE/m);
 
     // Nothing left to give up now: abort says so and --wait returns at once.
     const aborted = await kmf(['plan', 'abort', 'deploy', '--wait']);

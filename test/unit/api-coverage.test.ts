@@ -241,6 +241,37 @@ describe('authentication on every operation', () => {
   });
 });
 
+describe('a standby', () => {
+  test('never accepts a change: 307 to the leader (or 404/503 where it cannot even name the target), nothing written or recorded', async () => {
+    const standby = await apiFixture({ follower: true });
+    try {
+      const before = await standby.snapshot();
+      let redirected = 0;
+      for (const o of operations().filter((x) => x.access === 'admin')) {
+        const r = await standby.app.inject({
+          method: o.method as 'POST',
+          url: existing(o.path),
+          headers: { authorization: `Bearer ${ALICE}` },
+          ...(o.hasBody ? { payload: SAMPLE_BODIES[o.operationId] } : {}),
+        });
+        assert.ok([307, 404, 503].includes(r.statusCode), `${o.operationId} on a standby: ${r.statusCode} ${r.body}`);
+        if (r.statusCode === 307) {
+          redirected++;
+          assert.equal(r.headers['location'], `http://leader.example:8080${existing(o.path)}`, o.operationId);
+        }
+      }
+      assert.ok(redirected >= 15, `${redirected} operations redirected`);
+      // An abort with nothing to give up changes nothing, and is still the leader's to answer.
+      const abort = await standby.app.inject({ method: 'POST', url: '/api/v1/plans/update/abort', headers: { authorization: `Bearer ${ALICE}` } });
+      assert.equal(abort.statusCode, 307, abort.body);
+      assert.equal(await standby.snapshot(), before);
+      assert.deepEqual(standby.timeline.page({ kinds: ['operator'] }).entries, []);
+    } finally {
+      await standby.close();
+    }
+  });
+});
+
 describe('the operator trail', () => {
   /** Successful changes, in an order in which each one succeeds (each one must change something). */
   const SCRIPT: ReadonlyArray<{ operationId: string; method: string; url: string; status: number[] }> = [

@@ -11,6 +11,7 @@ import { parseStateBody, readinessFromState } from '../../src/streams/state-prob
 import type { UnitView } from '../../src/core/plans.js';
 import { testLogger } from '../../src/util/log.js';
 import { renderApp } from '../../src/cli/commands/app.js';
+import { inputPartitions, streamsDeployIssues } from '../../src/streams/deploy-checks.js';
 
 function valid(input: Record<string, unknown>, role = 'kmf'): AppSpec {
   const v = validateApp(input, { frameworkRole: role });
@@ -196,5 +197,29 @@ void describe('streams readiness opt-out', () => {
   void test('an app that does not serve /state may choose Mesos-level readiness', () => {
     assert.equal(appUnitSpec(valid({ ...WC, readiness: 'running' }), 0, 'running').readiness, 'running');
     assert.equal(appUnitSpec(valid(WC), 0, 'running').readiness, 'external');
+  });
+});
+
+void describe('streams deploy checks that need the cluster', () => {
+  const deps = (parts: Record<string, number>) => ({
+    artifactExists: (n: string) => n === 'a.jar',
+    artifactNames: () => ['a.jar'],
+    partitions: (t: string) => (t in parts ? Promise.resolve(parts[t]) : Promise.reject(new Error('unknown topic'))),
+  });
+  const auto = (max: number, topics: string[]) => ({ max, inputTopics: topics });
+
+  void test('more instances or a higher autoscale.max than the largest input topic has partitions is refused', async () => {
+    const issues = await streamsDeployIssues({ type: 'streams', artifact: 'a.jar', instances: 5, autoscale: auto(4, ['in', 'other']) }, deps({ in: 3, other: 2 }));
+    assert.equal(issues.length, 3, JSON.stringify(issues));
+    assert.match(issues.join('\n'), /instances \(5\) is more than autoscale\.max \(4\)/);
+    assert.match(issues.join('\n'), /instances \(5\) is more than the input topics' 3 partition/);
+    assert.match(issues.join('\n'), /autoscale\.max \(4\) is more than the input topics' 3 partition/);
+  });
+
+  void test('unknown partition counts and URLs are not held against the spec; command apps are not checked', async () => {
+    assert.deepEqual(await streamsDeployIssues({ type: 'streams', artifact: 'https://h/x.jar', instances: 9, autoscale: auto(9, ['missing']) }, deps({})), []);
+    assert.deepEqual(await streamsDeployIssues({ artifact: 'nope.jar' }, deps({})), []);
+    assert.match((await streamsDeployIssues({ type: 'streams', artifact: 'nope.jar' }, deps({})))[0] ?? '', /not served by kmf.*served: a\.jar/);
+    assert.equal(await inputPartitions(deps({ a: 2, b: 6 }), ['a', 'b', 'c']), 6);
   });
 });

@@ -12,6 +12,7 @@
  */
 import { z } from 'zod';
 import type { Plan } from '../../core/plans.js';
+import type { SchedulerService } from '../../runtime/scheduler-service.js';
 import { errorMessage, KmfError } from '../../util/errors.js';
 import { defineRoute, type ApiRoute } from '../route.js';
 import { PLAN_NAME, PlanSchema, SourceSchema } from '../schemas.js';
@@ -22,6 +23,19 @@ const PlanEnvelope = z.looseObject({ plan: PlanSchema });
 const ForceCompleteSchema = z.strictObject({
   unit: z.string({ error: (iss) => (iss.input === undefined ? 'is required: the unit of the step, e.g. "app-web/0"' : undefined) }).min(1).meta({ description: 'The unit of the step, e.g. app-web/0 or kafka/broker-2' }),
 });
+
+/**
+ * Changes go to the leader. An abort with nothing left to give up writes nothing, so no service call would
+ * refuse it on a standby: it is refused here the same way (307 to the leader, 503 while nobody leads).
+ */
+async function requireLeader(service: SchedulerService, source: 'leader' | 'zookeeper'): Promise<void> {
+  if (source === 'leader') return;
+  const st = await service.status();
+  if (st.leader === null || st.leader.memberId === st.instance.memberId) {
+    throw new KmfError('no_leader', 'no kmf scheduler instance leads right now (an election is under way, or the leader is loading its state); try again in a few seconds', { retriable: true });
+  }
+  throw new KmfError('not_leader', `this instance is a standby; send changes to the leader at ${st.leader.address}`, { details: { leader: st.leader.address, leaderMemberId: st.leader.memberId } });
+}
 
 function unfinished(plan: Plan): string[] {
   return plan.phases.flatMap((ph) => ph.steps).filter((s) => s.status !== 'COMPLETE').map((s) => s.unit);
@@ -94,7 +108,8 @@ export function planRoutes({ service }: ApiDeps): ApiRoute[] {
         if (aborting.has(params.name)) {
           throw new KmfError('conflict', `an abort of the ${params.name} plan is still running; follow it with GET /api/v1/plans/${params.name}`, { details: { plan: params.name } });
         }
-        const { plan } = await service.plan(params.name);
+        const { plan, source } = await service.plan(params.name);
+        await requireLeader(service, source);
         const steps = unfinished(plan);
         if (steps.length > 0) {
           const pausedByUs = !plan.paused;
