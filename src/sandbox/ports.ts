@@ -41,15 +41,20 @@ export const AGENT_PORT_COUNT = 100;
  * A range of AGENT_PORT_COUNT ports free on every host in `hosts`, starting at a random multiple of 100 in
  * [20000, 32000): two sandboxes (or a sandbox and a test) on one machine rarely pick the same one.
  */
-export async function pickAgentPorts(hosts: readonly string[], random: () => number = Math.random): Promise<{ begin: number; end: number }> {
-  const slots = (32_000 - 20_000) / AGENT_PORT_COUNT;
+export function pickAgentPorts(hosts: readonly string[], random: () => number = Math.random): Promise<{ begin: number; end: number }> {
+  return pickPortRange(AGENT_PORT_COUNT, hosts, random);
+}
+
+/** A range of `count` consecutive ports free on every host, starting at a random multiple of `count` in [20000, 32000). */
+export async function pickPortRange(count: number, hosts: readonly string[] = ['127.0.0.1'], random: () => number = Math.random): Promise<{ begin: number; end: number }> {
+  const slots = Math.floor((32_000 - 20_000) / count);
   const first = Math.floor(random() * slots);
   for (let i = 0; i < slots; i++) {
-    const begin = 20_000 + ((first + i) % slots) * AGENT_PORT_COUNT;
-    const end = begin + AGENT_PORT_COUNT - 1;
+    const begin = 20_000 + ((first + i) % slots) * count;
+    const end = begin + count - 1;
     if (await rangeFree(begin, end, hosts)) return { begin, end };
   }
-  throw new KmfError('sandbox_no_ports', `no range of ${AGENT_PORT_COUNT} free ports between 20000 and 32000 for the agents`);
+  throw new KmfError('no_free_ports', `no range of ${count} free ports between 20000 and 32000`);
 }
 
 async function rangeFree(begin: number, end: number, hosts: readonly string[]): Promise<boolean> {

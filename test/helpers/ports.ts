@@ -43,3 +43,11 @@ export async function freePorts(count: number, host = '127.0.0.1'): Promise<numb
     await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
   }
 }
+
+/**
+ * A range of `count` consecutive ports free on every address in `hosts`, for a sim agent's `ports:[a-b]`
+ * resource: random in [20000, 32000), below Linux' ephemeral range (32768+) so no outgoing connection takes
+ * one of them while a task is about to bind it, and different from run to run so concurrent test runs (or a
+ * sandbox on the same machine) rarely collide.
+ */
+export { pickPortRange as freePortRange } from '../../src/sandbox/ports.js';

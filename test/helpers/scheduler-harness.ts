@@ -15,6 +15,7 @@ import type { TaskState } from '../../src/mesos/types.js';
 import { startScheduler, type SchedulerConfig, type SchedulerHandle } from '../../src/runtime/scheduler-main.js';
 import { SimCluster, type SimClusterOptions } from '../../src/sim/cluster.js';
 import { testLogger } from '../../src/util/log.js';
+import { freePortRange } from './ports.js';
 import { spawnManaged, type ManagedProcess } from './processes.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -33,18 +34,35 @@ export const FAST = {
   launchTimeoutS: 60,
 };
 
+/**
+ * The sim for a test. The `ports:[a-b]` of `resources` only gives the range's size: the agents get that many
+ * consecutive ports that are free right now on every agent address, so tests never depend on a fixed range
+ * being free (another test run, a sandbox, or an outgoing connection holding one).
+ */
 export async function startSim(opts: Partial<SimClusterOptions> = {}): Promise<SimCluster> {
+  const agents = opts.agents ?? 3;
+  const resources = await withFreePortRange(opts.resources ?? 'cpus:2;mem:2048;disk:4000;ports:[31000-31100]', agents);
   return SimCluster.start({
     logger: testLogger('sim'),
     port: 0,
     agents: 3,
-    resources: 'cpus:2;mem:2048;disk:4000;ports:[31000-31100]',
     allocationIntervalMs: 200,
     heartbeatIntervalSeconds: 1,
     agentPingTimeoutMs: 1_000,
     statusUpdateRetry: { initialMs: 500, maxMs: 2_000 },
     ...opts,
+    resources,
   });
+}
+
+/** `resources` with its port range moved to a free one of the same size (agent n binds 127.0.0.(n+2) on Linux). */
+export async function withFreePortRange(resources: string, agents: number): Promise<string> {
+  const m = /ports:\[(\d+)-(\d+)\]/.exec(resources);
+  if (m === null) return resources;
+  const count = Number(m[2]) - Number(m[1]) + 1;
+  const hosts = ['127.0.0.1', ...(process.platform === 'linux' ? Array.from({ length: agents }, (_, i) => `127.0.0.${i + 2}`) : [])];
+  const range = await freePortRange(count, hosts);
+  return resources.replace(m[0], `ports:[${range.begin}-${range.end}]`);
 }
 
 /** A unique chroot per test so tests sharing a ZooKeeper never see each other's state. */

@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { spawnManaged, type ManagedProcess } from '../helpers/processes.js';
-import { API_TOKEN, chroot, READ_TOKEN, ROOT, spawnScheduler, waitReady, type SchedulerProcess } from '../helpers/scheduler-harness.js';
+import { API_TOKEN, chroot, READ_TOKEN, ROOT, spawnScheduler, waitReady, withFreePortRange, type SchedulerProcess } from '../helpers/scheduler-harness.js';
 import { startZooKeeper, type ZooKeeperServer } from '../helpers/zookeeper.js';
 
 let zk: ZooKeeperServer;
@@ -58,7 +58,7 @@ before(async () => {
       '--agents',
       '2',
       '--resources',
-      'cpus:2;mem:2048;disk:4000;ports:[31000-31100]',
+      await withFreePortRange('cpus:2;mem:2048;disk:4000;ports:[31000-31100]', 2),
       '--allocation-interval',
       '0.2',
       '--heartbeat-interval',

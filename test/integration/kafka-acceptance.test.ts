@@ -48,8 +48,8 @@ function log(text: string): void {
 
 before(async () => {
   zk = await startZooKeeper();
-  // Agent n of every sim has the address 127.0.0.(n+2): a port range of its own keeps these brokers' listeners
-  // apart from those of another Kafka test running at the same time.
+  // Agent n of every sim has the address 127.0.0.(n+2); startSim gives the agents a currently free port range,
+  // which keeps these brokers' listeners apart from those of another Kafka test running at the same time.
   sim = await startSim({ agents: 4, resources: 'cpus:2;mem:4096;disk:8000;ports:[32100-32199]', agentAddresses: 'distinct' });
   zkUrl = `${zk.connectString}${chroot('kafka-acceptance')}`;
   scheduler = await startScheduler('scheduler-1');
