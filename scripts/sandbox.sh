@@ -17,4 +17,4 @@ if [ ! -d "$root/node_modules" ] || [ "$root/package-lock.json" -nt "$root/node_
   (cd "$root" && npm ci --no-audit --no-fund)
 fi
 # Not `cd`: a relative --dir stays relative to where this was run.
-exec node --max-semi-space-size=64 "$root/bin/kmf.js" sandbox "$@"
+exec node --max-semi-space-size=16 --heap-growing-percent=50 "$root/bin/kmf.js" sandbox "$@"

@@ -53,6 +53,8 @@ export function deployGates(
     if (u.spec.goal !== 'running') continue;
     if (!deployed(units.get(u.spec.name), controls, u.spec.name) && !firstPending.has(u.phase)) firstPending.set(u.phase, u.spec.name);
   }
+  // Every running unit deployed (the steady state): nothing waits, and the second pass would only confirm it.
+  if (firstPending.size === 0) return gates;
   for (const u of desired.ordered) {
     const name = u.spec.name;
     if (u.spec.goal !== 'running' || (units.get(name)?.generation ?? 0) > 0 || deployed(units.get(name), controls, name)) continue;

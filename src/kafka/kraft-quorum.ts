@@ -159,3 +159,50 @@ export function voterCaughtUp(q: QuorumDescription, id: number, maxLagMs = 2_000
   if (!leader || !voter || voter.lastCaughtUpTimestamp < 0) return false;
   return leader.lastCaughtUpTimestamp - voter.lastCaughtUpTimestamp <= maxLagMs;
 }
+
+/**
+ * Where a controller stands in the voter set, as DescribeQuorum shows it. KIP-853 voters are keyed by node id
+ * AND directory id, so a controller on a fresh disk (a move to another agent) is first an observer under its
+ * new directory id while the voter entry of its old disk remains; with controller.quorum.auto.join.enable
+ * (Kafka 4.4, checked in KafkaRaftClient.pollFollowerAsObserver) it then asks the leader to remove that
+ * stale entry, and one controller.quorum.fetch.timeout.ms later (2 s by default) to add itself:
+ *  - `voter`: one voter entry, and no observer with that id;
+ *  - `stale-voter`: the voter entry is an old disk's, and the node fetches as an observer under another
+ *    directory id (auto-join has not removed the entry yet);
+ *  - `joining`: no voter entry, the node fetches as an observer (the stale entry is gone, the add is pending;
+ *    meanwhile the voter set is one short and tolerates one failure fewer);
+ *  - `absent`: neither a voter nor fetching (down, not started yet, or removed while it was down).
+ */
+export type ControllerMembership =
+  | { kind: 'voter'; directoryId: string; caughtUp: boolean }
+  | { kind: 'stale-voter'; staleDirectoryId: string; directoryId: string }
+  | { kind: 'joining'; directoryId: string }
+  | { kind: 'absent' };
+
+export function controllerMembership(q: QuorumDescription, nodeId: number, maxLagMs?: number): ControllerMembership {
+  const voter = q.voters.find((v) => v.replicaId === nodeId);
+  const observer = q.observers.find((o) => o.replicaId === nodeId && o.directoryId !== voter?.directoryId);
+  if (voter !== undefined && observer !== undefined) return { kind: 'stale-voter', staleDirectoryId: voter.directoryId, directoryId: observer.directoryId };
+  if (voter !== undefined) return { kind: 'voter', directoryId: voter.directoryId, caughtUp: voterCaughtUp(q, nodeId, maxLagMs) };
+  if (observer !== undefined) return { kind: 'joining', directoryId: observer.directoryId };
+  return { kind: 'absent' };
+}
+
+/** One line per controller for logs and plan reasons, e.g. `1: stale voter (old disk abc, now def)`. */
+export function describeMembership(nodeId: number, m: ControllerMembership): string {
+  switch (m.kind) {
+    case 'voter':
+      return `${nodeId}: voter${m.caughtUp ? '' : ' (not caught up)'} ${m.directoryId}`;
+    case 'stale-voter':
+      return `${nodeId}: stale voter ${m.staleDirectoryId} (its new disk ${m.directoryId} fetches as an observer)`;
+    case 'joining':
+      return `${nodeId}: joining as ${m.directoryId} (observer, not a voter yet)`;
+    case 'absent':
+      return `${nodeId}: not in the quorum`;
+  }
+}
+
+/** Voter ids that are not controllers of the spec (e.g. left behind by a controller set change). */
+export function unexpectedVoters(q: QuorumDescription, controllerIds: ReadonlySet<number>): number[] {
+  return [...new Set(q.voters.map((v) => v.replicaId).filter((id) => !controllerIds.has(id)))].sort((a, b) => a - b);
+}

@@ -13,7 +13,9 @@
  *    chosen by kmf, identical value on every controller), until the quorum has formed once;
  *  - from then on a controller on a fresh disk (a move, a replacement) formats with `--no-initial-controllers`
  *    and joins by itself: it fetches the log as an observer, removes its stale voter entry (same id, old
- *    directory id) and adds itself with its new directory id and endpoint. Nothing else restarts: other nodes
+ *    directory id) and, one controller.quorum.fetch.timeout.ms later, adds itself with its new directory id and
+ *    endpoint (Kafka 4.4 KafkaRaftClient.pollFollowerAsObserver; kmf sends no voter change itself, it would
+ *    only race this). Between the two the voter set is one short. Nothing else restarts: other nodes
  *    learn voter endpoints from the metadata log, and the bootstrap list is only used to find the quorum when
  *    a node starts (it is refreshed whenever a node is next launched).
  * Static quorum (`controller.quorum.voters`): the voter set is id@host:port on every node. Formatting takes no
@@ -174,8 +176,8 @@ export function planControllerMove(spec: KafkaClusterSpec, nodes: readonly Clust
         steps: [
           `check that ${Math.min(othersNeeded, voters - 1)} of the other ${voters - 1} controllers are up (the quorum commits the voter change)`,
           `launch controller ${nodeId} on the new agent with a fresh disk, formatted with --no-initial-controllers`,
-          `it joins by itself (controller.quorum.auto.join.enable): removes its old voter entry, adds itself with its new directory id and endpoint`,
-          `wait until it is a voter again and caught up; no other node restarts (the bootstrap list is refreshed at each node's next launch)`,
+          `it joins by itself (controller.quorum.auto.join.enable): removes its old voter entry, then (a fetch timeout later) adds itself with its new directory id and endpoint; in between the quorum has ${voters - 1} voters`,
+          `wait until it is a voter again under its new directory id and caught up (its readiness); no other node restarts (the bootstrap list is refreshed at each node's next launch)`,
         ],
       };
     case 'static': {

@@ -9,7 +9,7 @@
  *  - A combined node needs both.
  */
 import type { KafkaAdmin } from './admin.js';
-import { describeQuorumFromAny, voterCaughtUp, type DescribeQuorumOptions, type QuorumDescription } from './kraft-quorum.js';
+import { controllerMembership, describeMembership, describeQuorumFromAny, voterCaughtUp, type DescribeQuorumOptions, type QuorumDescription } from './kraft-quorum.js';
 
 export type Readiness = { ready: true } | { ready: false; reason: string };
 
@@ -52,6 +52,9 @@ export async function brokerReadiness(admin: KafkaAdmin, nodeId: number, expecte
 /** Pure part of controllerReadiness. */
 export function evaluateControllerReadiness(q: QuorumDescription, nodeId: number, maxLagMs?: number): Readiness {
   if (q.leaderId < 0) return { ready: false, reason: 'the metadata quorum has no leader' };
+  const membership = controllerMembership(q, nodeId, maxLagMs);
+  // A voter entry of the node's old disk is not the node: it still has to swap it for its new one.
+  if (membership.kind === 'stale-voter') return { ready: false, reason: `controller ${nodeId} is joining: ${describeMembership(nodeId, membership)}` };
   if (!q.voters.some((v) => v.replicaId === nodeId)) {
     const observer = q.observers.some((o) => o.replicaId === nodeId);
     return {

@@ -13,7 +13,8 @@
  * Performance (bench/decode-offers.ts): small and medium OFFERS events decode at well over 100k
  * offers/s (protobuf) and 60k offers/s (JSON, where JSON.parse itself is most of the cost). A
  * 5,000-offer event is a 4-11 MB object graph; decoding it is dominated by V8 young-generation
- * GC, and running the process with `--max-semi-space-size=64` roughly halves its cost.
+ * GC: `--max-semi-space-size=64` roughly halves its cost, but keeps 128 MB resident, so the launcher
+ * stays at 16 (docs/operations.md, "Memory"), where a 5,000-offer event still decodes in well under 100 ms.
  */
 import { KmfError } from '../util/errors.js';
 import {

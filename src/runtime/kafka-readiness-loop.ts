@@ -6,7 +6,10 @@
  *     crash: the dead process's registration stays in the metadata until its session times out (9 s by
  *     default), with the same host and port, while the relaunched JVM is still starting; a broker opens its
  *     listener only once it has caught up with the metadata and been unfenced;
- *   - a dedicated controller is ready when it is a caught-up voter of the metadata quorum.
+ *   - a dedicated controller is ready when it is a caught-up voter of the metadata quorum;
+ *   - a combined node needs both. Its broker registers long before a replacement on a fresh disk is a voter
+ *     again (it first fetches the log as an observer, then auto-join swaps its stale voter entry for the new
+ *     one), and until then the quorum has one voter fewer: the next restart must wait for it.
  * It also persists `quorumFormed` the first time the quorum has a leader that committed records.
  *
  * Only changes are sent (the core's view of `ready` is the reference), so a steady cluster costs one
@@ -21,7 +24,7 @@ import net from 'node:net';
 import type { UnitView } from '../core/plans.js';
 import { KafkaAdmin } from '../kafka/admin.js';
 import { bootstrapServers } from '../kafka/bootstrap.js';
-import { describeQuorumFromAny, type QuorumDescription } from '../kafka/kraft-quorum.js';
+import { controllerMembership, describeMembership, describeQuorumFromAny, unexpectedVoters, type QuorumDescription } from '../kafka/kraft-quorum.js';
 import { evaluateBrokerReadiness, evaluateControllerReadiness, quorumHasFormed, registeredBrokers, type RegisteredBroker } from '../kafka/readiness.js';
 import { KAFKA_BROKER_KIND, KAFKA_CONTROLLER_KIND } from '../kafka/units.js';
 import { errorMessage } from '../util/errors.js';
@@ -51,6 +54,7 @@ export class KafkaReadinessLoop {
   private stopped = false;
   private admin: { key: string; client: KafkaAdmin } | undefined;
   private readonly gate: KafkaRollGate;
+  private lastMembership: string | undefined;
 
   constructor(
     private readonly term: KafkaReadinessTarget,
@@ -124,29 +128,52 @@ export class KafkaReadinessLoop {
     if (this.stopped || !this.term.stillLeading()) return;
     await this.gate.evaluate(units, servers.length > 0 ? this.adminFor(servers) : undefined, quorum);
     if (this.stopped || !this.term.stillLeading()) return;
+    const controllerIds = new Set(this.term.kafka()?.spec.controllers.nodes.map((c) => c.nodeId) ?? []);
     for (const u of running) {
       const task = u.task;
       const id = nodeIdOf(u.name);
       if (task === undefined || id === undefined) continue;
+      const combined = u.kind === KAFKA_BROKER_KIND && controllerIds.has(id);
       let ready: boolean;
+      // Unknown (the cluster did not answer) is not "not ready": keep the last verdict.
+      let known: boolean;
       if (u.kind === KAFKA_BROKER_KIND) {
         const port = task.ports['broker'];
-        ready =
+        const brokerReady =
           registered !== undefined &&
           port !== undefined &&
           evaluateBrokerReadiness(registered, id, { host: task.hostname, port }).ready &&
           (await listening(task.hostname, port));
+        ready = brokerReady && (!combined || (quorum !== undefined && evaluateControllerReadiness(quorum, id).ready));
+        // A combined node whose broker is ready but whose quorum could not be read is unknown.
+        known = registered !== undefined && (!combined || !brokerReady || quorum !== undefined);
       } else {
         ready = quorum !== undefined && evaluateControllerReadiness(quorum, id).ready;
+        known = quorum !== undefined;
       }
-      // Unknown (the cluster did not answer) is not "not ready": keep the last verdict.
-      const known = u.kind === KAFKA_BROKER_KIND ? registered !== undefined : quorum !== undefined;
       if (known && ready !== task.ready) this.term.readiness(task.taskId, ready);
     }
+    if (quorum !== undefined) this.logMembership(quorum, controllerIds);
     if (quorum !== undefined && !this.term.kafkaQuorumFormed() && quorumHasFormed(quorum)) {
       this.log.info('the Kafka metadata quorum has formed', { leaderId: quorum.leaderId, voters: quorum.voters.map((v) => v.replicaId) });
       await this.term.markKafkaQuorumFormed();
     }
+  }
+
+  /**
+   * Logs where each controller stands in the voter set whenever that changes: a controller moving to a fresh
+   * disk shows as stale voter → joining → voter in the scheduler's log (see docs/kafka.md, Controller moves).
+   */
+  private logMembership(quorum: QuorumDescription, controllerIds: ReadonlySet<number>): void {
+    const states = [...controllerIds].sort((a, b) => a - b).map((id) => ({ id, m: controllerMembership(quorum, id) }));
+    const unexpected = unexpectedVoters(quorum, controllerIds);
+    const key = JSON.stringify([states.map((s) => [s.id, s.m.kind, s.m.kind === 'absent' ? '' : s.m.directoryId]), unexpected]);
+    if (key === this.lastMembership) return;
+    this.lastMembership = key;
+    const whole = unexpected.length === 0 && states.every((s) => s.m.kind === 'voter');
+    const fields = { leaderId: quorum.leaderId, controllers: states.map((s) => describeMembership(s.id, s.m)), unexpectedVoters: unexpected };
+    if (whole) this.log.info('kafka quorum membership changed', fields);
+    else this.log.warn('kafka quorum membership changed: the voter set is not whole', fields);
   }
 }
 

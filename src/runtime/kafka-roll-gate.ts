@@ -1,6 +1,7 @@
 /**
  * Leader-only roll gate of the Kafka cluster: at every readiness round it reads the partition metadata (one
- * Metadata and one DescribeConfigs request) and turns it into the core's stop holds (src/kafka/roll-safety.ts
+ * Metadata request, plus a DescribeConfigs for the topics' min ISR when the topic set changed or every 30 s)
+ * and turns it into the core's stop holds (src/kafka/roll-safety.ts
  * `rollHolds` decides; this file only gathers the facts and hands the result to the leadership term).
  *
  * The core's update pass restarts one unit at a time and waits for it to be ready; the holds add what only
@@ -55,8 +56,36 @@ export function rollUnits(spec: KafkaClusterSpec, units: readonly UnitView[]): R
   return out;
 }
 
+/** How long the topics' min.insync.replicas are reused while the topic set stays the same. */
+export const MIN_ISR_REFRESH_MS = 30_000;
+
+/**
+ * The topics' effective min.insync.replicas, read again when the set of topics changes or after `refreshMs`.
+ * The gate runs every second and the values change only when someone alters a topic's config, so asking
+ * for every topic every round is wasted work on a large cluster; a change made meanwhile is seen within
+ * `refreshMs` (a new topic at once). A failed read is not cached: the next round asks again.
+ */
+export class MinIsrCache {
+  private cached: { topics: string; at: number; values: Map<string, number> } | undefined;
+
+  constructor(
+    private readonly refreshMs = MIN_ISR_REFRESH_MS,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async get(topics: readonly string[], load: (topics: readonly string[]) => Promise<Map<string, number>>): Promise<Map<string, number>> {
+    const key = [...new Set(topics)].sort().join('\n');
+    const c = this.cached;
+    if (c !== undefined && c.topics === key && this.now() - c.at < this.refreshMs) return c.values;
+    const values = await load(topics);
+    this.cached = { topics: key, at: this.now(), values };
+    return values;
+  }
+}
+
 export class KafkaRollGate {
   private last: string | undefined;
+  private readonly minIsrCache = new MinIsrCache();
 
   constructor(
     private readonly term: KafkaRollGateTarget,
@@ -78,7 +107,7 @@ export class KafkaRollGate {
     else {
       try {
         partitions = await fetchPartitionStates(admin);
-        minIsr = await fetchMinIsr(admin, [...new Set(partitions.map((p) => p.topic))]);
+        minIsr = await this.minIsrCache.get([...new Set(partitions.map((p) => p.topic))], (topics) => fetchMinIsr(admin, topics));
       } catch (err) {
         partitions = undefined;
         unknownReason = errorMessage(err);

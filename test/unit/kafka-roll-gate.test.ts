@@ -11,7 +11,7 @@ import type { QuorumDescription } from '../../src/kafka/kraft-quorum.js';
 import { rollHolds, type PartitionState, type RollGateInput, type RollUnit } from '../../src/kafka/roll-safety.js';
 import { DesiredStore, HOLDS_NOT_CHECKED } from '../../src/runtime/desired-store.js';
 import type { KafkaRuntimeOptions } from '../../src/runtime/kafka-desired.js';
-import { clusterMinIsr, KafkaRollGate, rollUnits } from '../../src/runtime/kafka-roll-gate.js';
+import { clusterMinIsr, KafkaRollGate, MinIsrCache, rollUnits } from '../../src/runtime/kafka-roll-gate.js';
 import { MemoryStateStore } from '../../src/state/memory-state-store.js';
 import { testLogger } from '../../src/util/log.js';
 
@@ -216,5 +216,67 @@ describe('holds in the desired state', () => {
     assert.equal(store.desired(new Map()), second);
     assert.equal(store.setKafkaStopHolds({}), true);
     assert.deepEqual(store.desired(new Map()).stopHolds, {});
+  });
+});
+
+describe('the min.insync.replicas cache of the gate', () => {
+  function loader(): { load: (topics: readonly string[]) => Promise<Map<string, number>>; calls: string[][] } {
+    const calls: string[][] = [];
+    return {
+      calls,
+      load: (topics) => {
+        calls.push([...topics]);
+        return Promise.resolve(new Map(topics.map((t) => [t, calls.length])));
+      },
+    };
+  }
+
+  test('reused while the topic set is the same and the values are younger than the refresh time', async () => {
+    let now = 1_000;
+    const cache = new MinIsrCache(30_000, () => now);
+    const l = loader();
+    assert.deepEqual([...(await cache.get(['a', 'b'], l.load))], [['a', 1], ['b', 1]]);
+    now += 29_999;
+    assert.deepEqual([...(await cache.get(['b', 'a', 'a'], l.load))], [['a', 1], ['b', 1]], 'same set in another order');
+    assert.equal(l.calls.length, 1);
+    now += 1;
+    assert.deepEqual([...(await cache.get(['a', 'b'], l.load))], [['a', 2], ['b', 2]], 'read again after the refresh time');
+    assert.equal(l.calls.length, 2);
+  });
+
+  test('a new or deleted topic is read again at once', async () => {
+    const cache = new MinIsrCache(30_000, () => 0);
+    const l = loader();
+    await cache.get(['a'], l.load);
+    assert.deepEqual([...(await cache.get(['a', 'new'], l.load))], [['a', 2], ['new', 2]]);
+    assert.deepEqual([...(await cache.get(['new'], l.load))], [['new', 3]]);
+    assert.equal(l.calls.length, 3);
+  });
+
+  test('a failed read is not cached', async () => {
+    const cache = new MinIsrCache(30_000, () => 0);
+    await assert.rejects(cache.get(['a'], () => Promise.reject(new Error('broker gone'))), /broker gone/);
+    const l = loader();
+    assert.deepEqual([...(await cache.get(['a'], l.load))], [['a', 1]]);
+  });
+
+  test('property: the loader is called exactly when the set changed or the refresh time passed', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.tuple(fc.subarray(['a', 'b', 'c']), fc.integer({ min: 0, max: 20_000 })), { maxLength: 30 }), async (steps) => {
+        let now = 0;
+        const cache = new MinIsrCache(30_000, () => now);
+        const l = loader();
+        let last: { key: string; at: number } | undefined;
+        for (const [topics, advance] of steps) {
+          now += advance;
+          const key = [...topics].sort().join(',');
+          const expectLoad = last === undefined || last.key !== key || now - last.at >= 30_000;
+          const before = l.calls.length;
+          await cache.get(topics, l.load);
+          assert.equal(l.calls.length - before, expectLoad ? 1 : 0);
+          if (expectLoad) last = { key, at: now };
+        }
+      }),
+    );
   });
 });

@@ -234,7 +234,7 @@ describe('marathon/kmf.json: the Marathon app definition', () => {
     assert.match(app.container.docker?.image ?? '', /\/kmf:\d+\.\d+\.\d+$/);
     // Marathon does not expand $PORT0 inside env values, so the port goes on the command line, through a shell.
     assert.match(app.cmd ?? '', /^exec node .*\/app\/bin\/kmf\.js scheduler --api "0\.0\.0\.0:\$PORT0" --api-advertise "http:\/\/\$HOST:\$PORT0"$/);
-    assert.match(app.cmd ?? '', /--max-semi-space-size=64/);
+    assert.match(app.cmd ?? '', /--max-semi-space-size=16 --heap-growing-percent=50 /);
     for (const value of Object.values(app.env)) if (typeof value === 'string') assert.doesNotMatch(value, /\$PORT/);
   });
 
