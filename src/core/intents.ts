@@ -78,7 +78,11 @@ export function applyIntent(d: Draft, ctx: DecisionContext, intent: OperatorInte
         d.event(now, 'intent', 'restart requested', intent.unit);
         return;
       }
-      const hold = desired.replaceHolds[intent.unit];
+      // Replacing a task that runs and is ready stops it (and drops its data), so the stop holds apply too:
+      // a Kafka broker replaced while another one is down could take the last in-sync copy of a partition.
+      // A task that is down or not ready stops nothing the cluster still counts on.
+      const liveAndReady = t !== undefined && t.state === 'TASK_RUNNING' && t.ready;
+      const hold = desired.replaceHolds[intent.unit] ?? (liveAndReady ? desired.stopHolds[intent.unit] : undefined);
       if (hold !== undefined) {
         d.event(now, 'intent', `replace refused: ${hold}`, intent.unit);
         return;

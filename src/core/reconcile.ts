@@ -258,11 +258,16 @@ function restartedForUpdate(current: TaskRecord | undefined, latest: TaskRecord 
 /**
  * Step 4: stale tasks are restarted, respecting stop holds: one phase at a time, and within it one unit at a
  * time unless the phase allows more (`PhaseSpec.maxUnavailable`, e.g. a Streams app rolled two instances at once).
+ * Every deployed unit of the phase that is down counts against that limit, whatever took it down: a unit the
+ * roll restarted whose new version then failed belongs to the recovery plan while it crash-loops, and the roll
+ * must not stop the next one meanwhile (a broken version would otherwise go through the whole phase).
  */
 function updatePass(d: Draft, ctx: DecisionContext, idx: TaskIndex): void {
   const { desired } = ctx;
   /** Units the update plan is working on (killed or relaunched, not ready yet), per phase. */
   const inFlight = new Map<string, number>();
+  /** Other deployed units that are not running and ready (the recovery plan's), per phase. */
+  const down = new Map<string, number>();
   const stale: Array<{ unit: PreparedUnit; task: TaskRecord }> = [];
   for (const unit of desired.ordered) {
     const name = unit.spec.name;
@@ -277,14 +282,16 @@ function updatePass(d: Draft, ctx: DecisionContext, idx: TaskIndex): void {
       continue;
     }
     if (owner === 'update' || (owner !== 'deploy' && restartedForUpdate(current, idx.latest.get(name)))) inFlight.set(unit.phase, (inFlight.get(unit.phase) ?? 0) + 1);
+    else if (owner === 'recovery') down.set(unit.phase, (down.get(unit.phase) ?? 0) + 1);
   }
   if (inFlight.size > 1 || d.controls.paused.update) return;
   const startable = stale.filter((s) => desired.stopHolds[s.unit.spec.name] === undefined);
-  const phase = inFlight.keys().next().value ?? startable[0]?.unit.phase;
+  const limits = new Map(desired.phases.map((p) => [p.name, Math.max(1, p.maxUnavailable ?? 1)]));
+  const room = (phase: string): number => (limits.get(phase) ?? 1) - (inFlight.get(phase) ?? 0) - (down.get(phase) ?? 0);
+  // The phase in flight, else the first phase with something to restart and room for it.
+  const phase = inFlight.keys().next().value ?? startable.find((s) => room(s.unit.phase) > 0)?.unit.phase;
   if (phase === undefined) return;
-  const limit = Math.max(1, desired.phases.find((p) => p.name === phase)?.maxUnavailable ?? 1);
-  const room = limit - (inFlight.get(phase) ?? 0);
-  for (const next of startable.filter((s) => s.unit.phase === phase).slice(0, Math.max(0, room))) requestKill(d, ctx, next.task, 'update');
+  for (const next of startable.filter((s) => s.unit.phase === phase).slice(0, Math.max(0, room(phase)))) requestKill(d, ctx, next.task, 'update');
 }
 
 function describeRejection(r: Rejection): string {

@@ -2,9 +2,11 @@
  * DescribeQuorum (Kafka API 55, version 2): the leader, epoch, high watermark, voters (with directory ids and
  * how far each has caught up), observers and the voters' endpoints of the KRaft metadata quorum. kafkajs 2.2.4
  * has no KRaft APIs, and this one request is small enough to speak directly (kafka-wire.ts): brokers forward it
- * to the active controller, controllers answer it themselves.
+ * to the active controller, controllers answer it themselves. Below the I/O: pure judgements over a
+ * description (is a voter caught up, where a controller stands during a move, which controllers may move).
  */
 import { KmfError } from '../util/errors.js';
+import { quorumMajority } from './quorum.js';
 import {
   NO_TAGS,
   WireReader,
@@ -205,4 +207,48 @@ export function describeMembership(nodeId: number, m: ControllerMembership): str
 /** Voter ids that are not controllers of the spec (e.g. left behind by a controller set change). */
 export function unexpectedVoters(q: QuorumDescription, controllerIds: ReadonlySet<number>): number[] {
   return [...new Set(q.voters.map((v) => v.replicaId).filter((id) => !controllerIds.has(id)))].sort((a, b) => a - b);
+}
+
+export interface ReplaceGuardInput {
+  /** The controllers of the spec (dedicated or combined) with their unit names. */
+  controllers: ReadonlyArray<{ unit: string; nodeId: number }>;
+  /** Whether the quorum has ever formed (persisted by the scheduler). */
+  quorumFormed: boolean;
+  /** The quorum as last read; undefined when it could not be read. */
+  quorum: QuorumDescription | undefined;
+  /** Why it could not be read. */
+  unknownReason?: string;
+  maxLagMs?: number;
+}
+
+/**
+ * Which controllers may not be replaced on a fresh disk (another agent, or `replace`) right now, with the
+ * reason: unit → reason. A controller on an empty disk can only come back through a voter change that the
+ * REST of the quorum commits (dynamic: auto-join's RemoveRaftVoter then AddRaftVoter; static: it catches up
+ * from a leader). When the other voters that are caught up are not a majority of the voter set, a fresh disk
+ * can never join, and throwing away the old one (which may return with its agent) loses the only way back.
+ * So the replacement waits; a relaunch on the same agent and disk is never held.
+ * Before the quorum ever formed there is nothing on any disk to protect: no holds.
+ */
+export function controllerReplaceHolds(input: ReplaceGuardInput): Record<string, string> {
+  const holds: Record<string, string> = {};
+  if (!input.quorumFormed) return holds;
+  const q = input.quorum;
+  for (const c of input.controllers) {
+    if (q === undefined) {
+      holds[c.unit] = `the metadata quorum cannot be read (${input.unknownReason ?? 'no answer'}): controller ${c.nodeId} is not moved to a fresh disk until kmf sees that the other voters can add it`;
+      continue;
+    }
+    if (q.leaderId < 0) {
+      holds[c.unit] = `the metadata quorum has no leader: controller ${c.nodeId} on a fresh disk could never join; it waits for its agent and disk to come back`;
+      continue;
+    }
+    const need = quorumMajority(q.voters.length);
+    const caughtUp = q.voters.filter((v) => v.replicaId !== c.nodeId && voterCaughtUp(q, v.replicaId, input.maxLagMs)).map((v) => v.replicaId);
+    if (caughtUp.length >= need) continue;
+    holds[c.unit] =
+      `moving controller ${c.nodeId} to a fresh disk needs a majority of the voter set (${need} of ${q.voters.length}) among the other voters to commit the voter change, ` +
+      `but only ${caughtUp.length} of them ${caughtUp.length === 1 ? 'is' : 'are'} caught up ([${caughtUp.join(',')}]); it waits for its agent and disk to come back`;
+  }
+  return holds;
 }

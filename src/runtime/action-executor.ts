@@ -3,7 +3,8 @@
  * the action list without waiting for each answer: the client writes them on one connection in call order
  * (docs/mesos-client.md, "Call ordering"), so the master handles them in that order, and a slow DECLINE does
  * not hold up the decision loop. Persists are not handled here: the leader term writes them first and only
- * then hands the rest of the list over.
+ * then hands the rest of the list over (except a launching ACCEPT, which it issues through `execute` as
+ * soon as the transaction with its own records is acknowledged, ahead of the rest of the list).
  *
  * Failures: calls are at most once and never retried here. An ACCEPT that certainly did not reach the
  * master (not subscribed, refused with 4xx, redirected, 503) is reported back to the core as

@@ -13,7 +13,9 @@
  * Stop holds (units a rolling update may not stop now, e.g. the Kafka roll gate's) are not stored: the leader
  * recomputes them from the cluster. They are laid over the prepared state without preparing it again, and
  * until the first computation every Kafka unit is held ("not checked yet"), so a freshly elected leader
- * never stops a broker before it has looked at the cluster.
+ * never stops a broker before it has looked at the cluster. Replace holds of Kafka controllers (the quorum
+ * guard's, kafka-quorum-guard.ts) work the same way: until its first round every controller of a formed quorum
+ * is held, so a new leader never moves a controller to a fresh disk before it has looked at the quorum.
  */
 import { prepareDesired, type DesiredState } from '../model/desired.js';
 import type { StateStore, Versioned } from '../state/state-store.js';
@@ -22,6 +24,7 @@ import { appsDesiredInput, type AppRecord } from './apps.js';
 import { kafkaDesiredInput, KAFKA_PATH, type KafkaClusterRecord, type KafkaRuntimeOptions } from './kafka-desired.js';
 import { encodeJson } from './state-codec.js';
 import { KAFKA_BROKER_KIND, KAFKA_CONTROLLER_KIND } from '../kafka/units.js';
+import { initialReplaceHolds } from './kafka-quorum-guard.js';
 
 export const DESIRED_ROOT = '/desired';
 export const APPS_PATH = '/desired/apps';
@@ -65,6 +68,8 @@ export class DesiredStore {
   private held: DesiredState | undefined;
   /** Kafka stop holds from the roll gate; undefined until its first round. */
   private kafkaHolds: Readonly<Record<string, string>> | undefined;
+  /** Replace holds of Kafka controllers from the quorum guard; undefined until its first round. */
+  private kafkaReplaceHolds: Readonly<Record<string, string>> | undefined;
 
   constructor(
     /** The fenced store. */
@@ -127,9 +132,20 @@ export class DesiredStore {
       const holds: Record<string, string> = {};
       if (this.kafkaHolds === undefined) for (const u of kafkaUnits) holds[u] = HOLDS_NOT_CHECKED;
       else Object.assign(holds, this.kafkaHolds);
-      this.held = Object.keys(holds).length === 0 ? base : { ...base, stopHolds: { ...base.stopHolds, ...holds } };
+      let held = Object.keys(holds).length === 0 ? base : { ...base, stopHolds: { ...base.stopHolds, ...holds } };
+      const replace = this.kafkaReplaceHolds ?? initialReplaceHolds(this.kafkaRecord);
+      if (Object.keys(replace).length > 0) held = { ...held, replaceHolds: { ...held.replaceHolds, ...replace } };
+      this.held = held;
     }
     return this.held;
+  }
+
+  /** Replaces the Kafka controllers' replace holds; returns whether they changed (see setKafkaStopHolds). */
+  setKafkaReplaceHolds(holds: Readonly<Record<string, string>>): boolean {
+    if (this.kafkaReplaceHolds !== undefined && sameHolds(this.kafkaReplaceHolds, holds)) return false;
+    this.kafkaReplaceHolds = { ...holds };
+    this.held = undefined;
+    return true;
   }
 
   /**

@@ -5,6 +5,11 @@
  *    together (the core steps once per event, but their state writes share one ZooKeeper round trip);
  *  - exclusive jobs (a desired-state change, persisting the framework id), run alone, in queue order.
  * The queue drains on the event loop, never re-entrantly; a failing batch or job goes to `onError`.
+ *
+ * After a slow batch the queue pauses (see `drain`) so that I/O gets its turn. An *urgent* event (the owner
+ * says which: status updates, say) does not wait behind that pause: arriving during it, it ends it, and
+ * already queued, it skips it. Order is unchanged either way: the next batch takes the queued events in
+ * order, the urgent one with whatever came before it.
  */
 export type QueueItem<E> = { kind: 'event'; event: E } | { kind: 'job'; run: () => Promise<void>; cancel: (why: Error) => void };
 
@@ -23,6 +28,8 @@ export interface SerialQueueOptions<E> {
   /** Batches that took at least this long are followed by a pause as long as they took (up to maxPauseMs). */
   minPauseMs?: number;
   maxPauseMs?: number;
+  /** Events that end (or skip) the pause after a slow batch. */
+  urgent?: (event: E) => boolean;
 }
 
 export class SerialQueue<E> {
@@ -32,6 +39,8 @@ export class SerialQueue<E> {
   private readonly maxBatch: number;
   private readonly minPauseMs: number;
   private readonly maxPauseMs: number;
+  /** Ends the pause in progress early (set only while pausing). */
+  private endPause: (() => void) | undefined;
 
   constructor(private readonly opts: SerialQueueOptions<E>) {
     this.maxBatch = opts.maxBatch ?? 5000;
@@ -50,6 +59,7 @@ export class SerialQueue<E> {
   push(event: E): void {
     if (this.closed) return;
     this.items.push({ kind: 'event', event });
+    if (this.endPause !== undefined && this.isUrgent(event)) this.endPause();
     this.kick();
   }
 
@@ -78,6 +88,7 @@ export class SerialQueue<E> {
     const dropped = this.items.splice(0);
     // Jobs waiting for their turn learn that it will not come.
     for (const item of dropped) if (item.kind === 'job') item.cancel(new QueueClosedError());
+    this.endPause?.();
     await this.running;
   }
 
@@ -121,10 +132,36 @@ export class SerialQueue<E> {
       // leave the loop at least as much time again for I/O before the next one: call answers (one call
       // per answer on the ordered calls connection), events arriving (which then share the next
       // decision), API requests. Decisions take at most about half the time, and batches grow with load.
+      // An urgent event (a status update that may lead to a relaunch) is not held up by that pause.
       const busy = performance.now() - started;
-      if (busy >= this.minPauseMs && this.items.length > 0 && !this.closed) {
-        await new Promise<void>((r) => setTimeout(r, Math.min(busy, this.maxPauseMs)));
+      if (busy >= this.minPauseMs && this.items.length > 0 && !this.closed && !this.urgentQueued()) {
+        await this.pause(Math.min(busy, this.maxPauseMs));
       }
     }
+  }
+
+  private isUrgent(event: E): boolean {
+    return this.opts.urgent?.(event) === true;
+  }
+
+  private urgentQueued(): boolean {
+    if (this.opts.urgent === undefined) return false;
+    return this.items.some((item) => item.kind === 'event' && this.isUrgent(item.event));
+  }
+
+  /** Waits `ms`, or less if an urgent event arrives (or the queue closes) meanwhile. */
+  private pause(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.endPause = undefined;
+        resolve();
+      }, ms);
+      this.endPause = () => {
+        this.endPause = undefined;
+        clearTimeout(timer);
+        // Resume after the I/O callbacks of this turn: events arriving with the urgent one join its batch.
+        setImmediate(resolve);
+      };
+    });
   }
 }

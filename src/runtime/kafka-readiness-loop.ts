@@ -15,7 +15,8 @@
  * Only changes are sent (the core's view of `ready` is the reference), so a steady cluster costs one
  * DescribeCluster and one DescribeQuorum per interval and no decisions.
  *
- * Each round also runs the roll gate (kafka-roll-gate.ts) on the same client and quorum description, BEFORE
+ * Each round also sets the controllers' replace holds (kafka-quorum-guard.ts) from the same quorum description,
+ * and runs the roll gate (kafka-roll-gate.ts) on the same client and quorum description, BEFORE
  * the readiness verdicts go out: a restarted broker that becomes ready is decided on with holds computed from
  * the same metadata (it may be registered and listening but not yet back in the ISR), so the core never
  * moves to the next unit on holds older than the readiness it acts on.
@@ -29,10 +30,11 @@ import { evaluateBrokerReadiness, evaluateControllerReadiness, quorumHasFormed, 
 import { KAFKA_BROKER_KIND, KAFKA_CONTROLLER_KIND } from '../kafka/units.js';
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
+import { KafkaQuorumGuard, type KafkaQuorumGuardTarget } from './kafka-quorum-guard.js';
 import { KafkaRollGate, type KafkaRollGateTarget } from './kafka-roll-gate.js';
 
 /** What the loop needs from the leadership term (LeaderTerm implements it). */
-export interface KafkaReadinessTarget extends KafkaRollGateTarget {
+export interface KafkaReadinessTarget extends KafkaRollGateTarget, KafkaQuorumGuardTarget {
   stillLeading(): boolean;
   readonly isLoaded: boolean;
   units(): UnitView[];
@@ -54,6 +56,7 @@ export class KafkaReadinessLoop {
   private stopped = false;
   private admin: { key: string; client: KafkaAdmin } | undefined;
   private readonly gate: KafkaRollGate;
+  private readonly guard: KafkaQuorumGuard;
   private lastMembership: string | undefined;
 
   constructor(
@@ -62,6 +65,7 @@ export class KafkaReadinessLoop {
     private readonly intervalMs = 1_000,
   ) {
     this.gate = new KafkaRollGate(term, log.child({ component: 'kafka-roll-gate' }));
+    this.guard = new KafkaQuorumGuard(term, log.child({ component: 'kafka-quorum-guard' }));
   }
 
   start(): void {
@@ -106,6 +110,7 @@ export class KafkaReadinessLoop {
     const running = units.filter((u) => u.task?.state === 'TASK_RUNNING');
     if (running.length === 0) {
       await this.gate.evaluate(units, undefined, undefined);
+      this.guard.evaluate(units, undefined, 'no Kafka node is running');
       return;
     }
     const brokers = running.filter((u) => u.kind === KAFKA_BROKER_KIND && u.task?.ports['broker'] !== undefined);
@@ -117,16 +122,23 @@ export class KafkaReadinessLoop {
     const servers = bootstrapServers(placements);
     let registered: RegisteredBroker[] | undefined;
     let quorum: QuorumDescription | undefined;
+    let quorumError: string | undefined;
     if (servers.length > 0) {
       registered = await registeredBrokers(this.adminFor(servers)).catch((err: unknown) => {
         this.log.debug('describeCluster failed', { error: errorMessage(err) });
         return undefined;
       });
       // Brokers forward DescribeQuorum to the active controller.
-      quorum = await describeQuorumFromAny(servers, { timeoutMs: 3_000 }).catch(() => undefined);
+      quorum = await describeQuorumFromAny(servers, { timeoutMs: 3_000 }).catch((err: unknown) => {
+        quorumError = errorMessage(err);
+        return undefined;
+      });
     }
     if (this.stopped || !this.term.stillLeading()) return;
     await this.gate.evaluate(units, servers.length > 0 ? this.adminFor(servers) : undefined, quorum);
+    // A fixed reason (the error text changes from round to round and would change the holds every round).
+    if (quorumError !== undefined) this.log.debug('DescribeQuorum failed', { error: quorumError });
+    this.guard.evaluate(units, quorum, servers.length === 0 ? 'no broker is running to ask' : 'no broker answered DescribeQuorum');
     if (this.stopped || !this.term.stillLeading()) return;
     const controllerIds = new Set(this.term.kafka()?.spec.controllers.nodes.map((c) => c.nodeId) ?? []);
     for (const u of running) {

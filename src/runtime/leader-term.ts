@@ -6,14 +6,15 @@
  *   start: load /state, /framework-id and /desired from ZooKeeper → a new Core → subscribe to Mesos with
  *          the stored framework id (a failover when there is one)
  *   run:   client events → serial queue → core.step (one per event, batched) → persist (fenced, merged,
- *          awaited) → Mesos calls in action order → the latest wake-up time arms the one timer
+ *          awaited) → Mesos calls in action order (a launching ACCEPT as soon as its own records are
+ *          written) → the latest wake-up time arms the one timer
  *   stop:  no new work; the batch in progress finishes (or fails fenced); the subscription is closed
  *          WITHOUT teardown, so Mesos keeps the tasks for the next leader
  *
  * Rules kept here: the task record is written before the ACCEPT that launches it, and an update is
  * acknowledged only after the persist that recorded it (both because the core puts the persist first
- * and this loop awaits it before issuing any call); the framework id is written as soon as SUBSCRIBED
- * arrives, before the core sees the subscription.
+ * and this loop issues a call only once the transaction holding what it relies on is acknowledged);
+ * the framework id is written as soon as SUBSCRIBED arrives, before the core sees the subscription.
  */
 import crypto from 'node:crypto';
 import type { AcceptAction, Action, PersistAction } from '../core/actions.js';
@@ -42,7 +43,7 @@ import { SerialQueue } from './event-queue.js';
 import type { DriverFactory, MesosDriver } from './mesos-driver.js';
 import { RUNTIME_METRICS, type Metrics } from './metrics.js';
 import { decodeState, FRAMEWORK_ID_PATH, STATE_ROOT } from './state-codec.js';
-import { StateWriter } from './state-writer.js';
+import { StateWriter, type DurableWaiter } from './state-writer.js';
 import type { Timeline } from './timeline.js';
 import { WakeTimer } from './wake-timer.js';
 
@@ -121,6 +122,9 @@ export class LeaderTerm {
     this.queue = new SerialQueue<QueuedEvent>({
       handleBatch: (batch) => this.handleBatch(batch),
       onError: (err) => this.failed('a decision could not be carried out', err),
+      // Events that can lead to a launch without waiting for an offer round: not held up by the pause
+      // after a slow decision (offers, which make decisions slow, and timer ticks are).
+      urgent: (item) => item.event.type === 'status' || item.event.type === 'acceptFailed' || item.event.type === 'readiness',
     });
     this.timer = new WakeTimer(() => this.queue.push({ event: { type: 'tick' }, gen: this.gen }), this.clock);
   }
@@ -283,6 +287,12 @@ export class LeaderTerm {
   setKafkaStopHolds(holds: Readonly<Record<string, string>>): void {
     if (this.stopping || this.desiredStore === undefined) return;
     if (this.desiredStore.setKafkaStopHolds(holds)) this.queue.push({ event: { type: 'tick' }, gen: this.gen });
+  }
+
+  /** The Kafka quorum guard's replace holds (not persisted; recomputed every round), like the stop holds. */
+  setKafkaReplaceHolds(holds: Readonly<Record<string, string>>): void {
+    if (this.stopping || this.desiredStore === undefined) return;
+    if (this.desiredStore.setKafkaReplaceHolds(holds)) this.queue.push({ event: { type: 'tick' }, gen: this.gen });
   }
 
   /** External readiness of a task (units with readiness 'external'), decided in queue order. */
@@ -474,10 +484,28 @@ export class LeaderTerm {
       else if (a.type === 'wakeAt') wake = { at: a.at, why: a.why };
       else rest.push(a);
     }
-    // Everything the decision wants written is in ZooKeeper before any of its calls goes out.
-    await this.writer.persist(persists);
+    // Every call waits for the records it depends on: an ACCEPT that only launches (and reserves for its
+    // launches) goes out as soon as the transaction holding its task records and their units' records is
+    // acknowledged, so a relaunch batched with a burst of updates does not wait for the whole burst's
+    // writes; every other call (ACKNOWLEDGEs included) waits for the whole persist, then goes in list order.
+    const { executor } = this;
+    const early = new Set<Action>();
+    const waiters: DurableWaiter[] = [];
+    for (const a of rest) {
+      if (!launchesOnly(a)) continue;
+      waiters.push({
+        taskIds: a.launched.map((l) => l.taskId),
+        units: a.launched.map((l) => l.unit),
+        run: () => {
+          if (this.stopping) return;
+          early.add(a);
+          executor.execute(a);
+        },
+      });
+    }
+    await this.writer.persist(persists, waiters);
     if (this.stopping) return;
-    this.executor.executeAll(rest);
+    executor.executeAll(early.size === 0 ? rest : rest.filter((a) => !early.has(a)));
     if (wake?.at !== this.timer.due) this.log.debug('next decision', { at: wake === undefined ? 'none' : new Date(wake.at).toISOString(), why: wake?.why });
     this.timer.set(wake?.at);
     await this.forgetRemovedApps();
@@ -512,4 +540,16 @@ export class LeaderTerm {
     this.log.error(why, { error: errorMessage(err), code: err instanceof KmfError ? err.code : undefined });
     this.opts.onFailed(why, err);
   }
+}
+
+/** Operations an ACCEPT may carry and still go out once its launched tasks' records are durable. */
+const LAUNCH_OPERATIONS = new Set(['RESERVE', 'CREATE', 'LAUNCH', 'LAUNCH_GROUP']);
+
+/**
+ * An ACCEPT whose every operation serves its launches: the new task records (with their reservation and
+ * volume ids) and their units' records are all it relies on. One that also DESTROYs or UNRESERVEs (records
+ * in the retired list) waits for the whole persist.
+ */
+function launchesOnly(a: Action): a is AcceptAction {
+  return a.type === 'accept' && a.launched.length > 0 && a.operations.every((o) => LAUNCH_OPERATIONS.has(o.type));
 }

@@ -10,8 +10,12 @@
  * - `unavailable` (no connection, or no answer: the transaction may or may not have been applied) is
  *   retried while this instance still leads, after re-reading which of the remaining znodes exist; `fenced`
  *   and anything unexpected are thrown. A persist that returns has been applied completely.
+ * - Waiters (`DurableWaiter`) let a caller act on part of a persist before the rest is written: the ACCEPT
+ *   of a launch needs its own records durable, not those of a thousand other updates in the same batch.
+ *   Their groups go first, and each waiter runs right after the transaction that completes its groups.
  */
 import type { PersistAction } from '../core/actions.js';
+import { parseTaskId } from '../core/task-ids.js';
 import type { StateOp, StateStore } from '../state/state-store.js';
 import { Backoff, sleep } from '../util/backoff.js';
 import { KmfError, errorMessage } from '../util/errors.js';
@@ -28,9 +32,26 @@ import {
   STATE_SCHEMA,
   TASKS_PATH,
   UNITS_PATH,
+  taskPath,
+  unitPath,
   type ChunkLimits,
   type PathWrites,
 } from './state-codec.js';
+
+/**
+ * Something to do as soon as the records of some tasks and units are in ZooKeeper — together with
+ * everything persisted in the same groups (a unit's record travels with its task records).
+ */
+export interface DurableWaiter {
+  taskIds: readonly string[];
+  units: readonly string[];
+  /**
+   * Called once, synchronously, right after the transaction that completed the last of those groups was
+   * acknowledged; at the end of the persist if none of those records is part of it. Never called if the
+   * persist fails first.
+   */
+  run: () => void;
+}
 
 export interface StateWriterOptions {
   /** The fenced store (writes) — reads go through it too, unfenced. */
@@ -84,16 +105,62 @@ export class StateWriter {
     await this.write([writes]);
   }
 
-  /** Applies the persists in order (merged). Resolves once everything is written. */
-  async persist(persists: readonly PersistAction[]): Promise<void> {
-    if (persists.length === 0) return;
+  /**
+   * Applies the persists in order (merged). Resolves once everything is written; each waiter has run by
+   * then, most of them earlier (see DurableWaiter).
+   */
+  async persist(persists: readonly PersistAction[], waiters: readonly DurableWaiter[] = []): Promise<void> {
+    if (persists.length === 0) {
+      for (const w of waiters) w.run();
+      return;
+    }
     const started = performance.now();
-    await this.write([...persistWrites(persists).values()]);
+    const all = [...persistWrites(persists).values()];
+    // The groups each waiter needs; a waiter none of whose records is written here needs all of them.
+    // A deleted task record travels in a group of its own (the persist does not say its unit): a waiter
+    // also needs the deletions of its units' tasks (a replaced task's record goes with its replacement's
+    // launch, never after it), and of any task whose id does not tell its unit.
+    const groupOf = new Map<string, PathWrites>();
+    for (const g of all) for (const path of g.keys()) groupOf.set(path, g);
+    const deleted = persists.flatMap((p) => p.deleteTasks.map((id) => ({ path: taskPath(id), unit: parseTaskId(id)?.unit })));
+    const pending = waiters.map((w) => {
+      const needs = new Set<PathWrites>();
+      const units = new Set(w.units);
+      const ends: string[] = [];
+      for (const path of [...w.taskIds.map(taskPath), ...w.units.map(unitPath), ...ends]) {
+        const g = groupOf.get(path);
+        if (g !== undefined) needs.add(g);
+      }
+      return { run: w.run, needs: needs.size > 0 ? [...needs] : all };
+    });
+    // Groups someone waits for go first, in transactions of their own (a few records: the ACCEPT then waits
+    // for a small transaction, not for one of a thousand records). Across transactions a persist is not
+    // atomic anyway, and each group is.
+    const wanted = new Set(pending.flatMap((w) => (w.needs === all ? [] : w.needs)));
+    const groups = [...all.filter((g) => wanted.has(g)), ...all.filter((g) => !wanted.has(g))];
+    const first = wanted.size > 0 && wanted.size < all.length ? wanted : undefined;
+    const release = (): void => {
+      for (let i = 0; i < pending.length; ) {
+        const w = pending[i]!;
+        if (w.needs.some((g) => g.size > 0)) {
+          i++;
+          continue;
+        }
+        pending.splice(i, 1);
+        w.run();
+      }
+    };
+    await this.write(groups, pending.length > 0 ? release : undefined, first);
+    // Deletes of znodes that did not exist wrote nothing and stayed in their groups until now.
+    for (const w of pending.splice(0)) w.run();
     this.metrics.observe(RUNTIME_METRICS.stateWriteSeconds, (performance.now() - started) / 1000);
   }
 
-  /** Writes groups of path writes; each path is removed from its group once written. */
-  private async write(groups: PathWrites[]): Promise<void> {
+  /**
+   * Writes groups of path writes; each path is removed from its group once written, and `afterEach` runs
+   * after every acknowledged transaction. The `first` groups (leading `groups`) get transactions of their own.
+   */
+  private async write(groups: PathWrites[], afterEach?: () => void, first?: ReadonlySet<PathWrites>): Promise<void> {
     const backoff = new Backoff({ initialMs: 100, maxMs: 2_000, factor: 2, jitter: 0.5 });
     let conflicts = 0;
     let stale = false;
@@ -103,10 +170,13 @@ export class StateWriter {
         stale = false;
         const pending = groups.filter((g) => g.size > 0);
         if (pending.length === 0) return;
-        const chunks = chunkGroups(
-          pending.map((g) => opsFor(g, (p) => this.paths.has(p))),
-          this.limits,
-        );
+        const ops = (gs: readonly PathWrites[]): StateOp[][] =>
+          chunkGroups(
+            gs.map((g) => opsFor(g, (p) => this.paths.has(p))),
+            this.limits,
+          );
+        const chunks =
+          first === undefined ? ops(pending) : [...ops(pending.filter((g) => first.has(g))), ...ops(pending.filter((g) => !first.has(g)))];
         // Each path is in one group: found by a lookup, not by a scan of every group for every op (that
         // was quadratic in the size of a persist: 10,000 units and their tasks, 200 million steps).
         const owners = new Map<string, PathWrites>();
@@ -116,6 +186,7 @@ export class StateWriter {
           this.metrics.inc(RUNTIME_METRICS.stateWrites);
           this.metrics.inc(RUNTIME_METRICS.stateWriteOps, undefined, chunk.length);
           this.applied(chunk, owners);
+          afterEach?.();
         }
         // Deletes of znodes that did not exist produce no op: they are done too.
         for (const g of groups) g.clear();

@@ -10,6 +10,9 @@
  *  - kmf reported the replaced node ready only once it was a voter again (a combined node is ready when
  *    both its broker and its controller are);
  *  - acks=all writes with min.insync.replicas 2 go through and read back.
+ * Then the agents of two of the three nodes crash: the quorum has no majority, so a fresh disk could never
+ * join; kmf holds both replacements (the plan says why) and keeps their reservations, and when the agents
+ * come back both nodes relaunch on their own disks and the quorum is whole again.
  * The voter set is sampled during the move, and the timings are logged, never asserted.
  */
 /* eslint-disable @typescript-eslint/no-unsafe-return -- admin API bodies are untyped JSON */
@@ -18,12 +21,13 @@ import { after, before, describe, test } from 'node:test';
 import kafkajs from 'kafkajs';
 import { describeQuorumFromAny, voterCaughtUp, type QuorumDescription } from '../../src/kafka/kraft-quorum.js';
 import type { SimCluster } from '../../src/sim/cluster.js';
-import { api, chroot, startInProcess, startSim, waitFor, waitReady, type SchedulerHandle } from '../helpers/scheduler-harness.js';
+import { api, chroot, inProcessConfig, startInProcess, startSim, waitFor, waitReady, type SchedulerHandle } from '../helpers/scheduler-harness.js';
 import { startZooKeeper, type ZooKeeperServer } from '../helpers/zookeeper.js';
 
 const { Kafka, logLevel } = kafkajs;
 
 const TOPIC = 'moves';
+const PERMANENT_FAILURE_MS = 15_000;
 
 let zk: ZooKeeperServer;
 let sim: SimCluster;
@@ -34,7 +38,11 @@ before(async () => {
   zk = await startZooKeeper();
   sim = await startSim({ agents: 4, resources: 'cpus:2;mem:4096;disk:8000;ports:[31000-31100]', agentAddresses: 'distinct' });
   // The agents share this host with ports from the same range: each node binds to its agent's address.
-  scheduler = await startInProcess(`${zk.connectString}${chroot('kafka-controller-move')}`, sim.masterUrl, { kafkaBindHost: '{{host}}' });
+  const zkUrl = `${zk.connectString}${chroot('kafka-controller-move')}`;
+  // A short permanent-failure time, but longer than a few readiness rounds, so the quorum guard has looked at
+  // the quorum (and held what must not move) before a lost controller's time is up.
+  const base = inProcessConfig(zkUrl, sim.masterUrl);
+  scheduler = await startInProcess(zkUrl, sim.masterUrl, { kafkaBindHost: '{{host}}', coreConfig: { ...base.coreConfig, permanentFailureAfterMs: PERMANENT_FAILURE_MS } });
   await waitReady(scheduler.apiUrl);
 });
 
@@ -109,7 +117,7 @@ async function readAll(servers: string[], expected: number): Promise<string[]> {
 }
 
 describe('a combined controller moves to another agent on a fresh disk', { timeout: 600_000 }, () => {
-  test('the dynamic quorum ends with three caught-up voters, the moved one under its new directory id', async () => {
+  test('the quorum ends with three caught-up voters, the moved one under its new directory id; without a majority nothing moves', async () => {
     // ---- deploy three combined nodes --------------------------------------------------------------------
     const t0 = Date.now();
     const res = await api(scheduler.apiUrl, 'POST', '/api/v1/brokers', { count: 3, cpus: 0.5, mem: 768, heap: 320, disk: 1000, jvmOpts: '-XX:+UseSerialGC' });
@@ -231,5 +239,64 @@ describe('a combined controller moves to another agent on a fresh disk', { timeo
     console.log('[controller-move] voter set during the move (ms after the agent crash):');
     for (const t of transitions) console.log(`  +${t.at - crashedAt} leader ${t.leader}: ${t.voters}`);
     console.log(`[controller-move] timing: crash → node ${movedId} ready ${readyAt - crashedAt} ms; crash → 3 caught-up voters ${wholeAt - crashedAt} ms`);
+
+    // ---- then two of the three controllers' agents crash: no majority, so neither moves -----------------
+    const now3 = await brokers();
+    const lostTwo = now3.filter((b) => b.id !== movedId).slice(0, 2);
+    assert.equal(lostTwo.length, 2);
+    const dirsBefore = new Map(final.voters.map((v) => [v.replicaId, v.directoryId]));
+    const twoCrashedAt = Date.now();
+    await Promise.all(lostTwo.map((b) => sim.crashAgent(b.agentId!, { restart: false })));
+    console.log(`[controller-move] crashed the agents of nodes ${lostTwo.map((b) => b.id).join(' and ')}: the quorum has no majority`);
+    // Their tasks are unreachable; past the permanent-failure time the core would give up their reservations
+    // and volumes, but the quorum guard holds the replacement (the scheduler log says why), so the steps stay
+    // waiting for the agents. Had they been replaced, their fresh disks could never have joined (no leader):
+    // the end of the test, both nodes back on their own disks, only happens because they were not.
+    const pastDue = await waitFor(
+      'both lost controllers past their permanent-failure time, still waiting for their agents',
+      async () => {
+        const steps = new Map<number, { status: string; reason?: string; permanentAt?: number }>();
+        const r = await api(scheduler.apiUrl, 'GET', '/api/v1/plans/recovery');
+        for (const ph of r.body?.plan?.phases ?? []) {
+          for (const st of ph.steps as Array<{ unit: string; status: string; reason?: string; permanentAt?: number }>) {
+            const b = lostTwo.find((x) => st.unit === `kafka/broker-${x.id}`);
+            if (b !== undefined) steps.set(b.id, st);
+          }
+        }
+        const due = [...steps.values()].filter((st) => st.permanentAt !== undefined && Date.now() > st.permanentAt + 5_000);
+        return steps.size === 2 && due.length === 2 ? steps : undefined;
+      },
+      PERMANENT_FAILURE_MS * 6,
+      500,
+    );
+    for (const [id, st] of pastDue) {
+      console.log(`[controller-move] node ${id}: ${st.status} ${st.reason ?? ''}`);
+      assert.equal(st.status, 'WAITING', `node ${id} waits for its agent`);
+      assert.match(st.reason ?? '', /unreachable/, `node ${id} was not replaced`);
+    }
+
+    await Promise.all(lostTwo.map((b) => sim.restartAgent(b.agentId!)));
+    const backAt = Date.now();
+    console.log('[controller-move] the two agents are back');
+    const recovered = await waitFor(
+      'the quorum whole again with the same disks',
+      async () => {
+        const bs = await brokers();
+        if (!(bs.length === 3 && bs.every((b) => b.state === 'running' && b.ready))) return undefined;
+        const q = await quorum();
+        return q !== undefined && q.voters.length === 3 && q.voters.every((v) => voterCaughtUp(q, v.replicaId)) ? q : undefined;
+      },
+      240_000,
+      500,
+    );
+    for (const b of lostTwo) {
+      assert.equal(recovered.voters.find((v) => v.replicaId === b.id)?.directoryId, dirsBefore.get(b.id), `node ${b.id} came back on its own disk (same directory id)`);
+      assert.equal((await brokers()).find((x) => x.id === b.id)?.agentId, b.agentId, `node ${b.id} relaunched on its agent`);
+    }
+    const last = Array.from({ length: 50 }, (_, i) => `m-${200 + i}`);
+    await produce(await bootstrap(), last);
+    const all = await readAll(await bootstrap(), sent.length + more.length + last.length);
+    assert.deepEqual([...all].sort(), [...sent, ...more, ...last].sort(), 'every acknowledged message reads back after the majority came back');
+    console.log(`[controller-move] timing: two agents crashed → back after ${backAt - twoCrashedAt} ms; back → quorum whole and every node ready ${Date.now() - backAt} ms`);
   });
 });

@@ -129,6 +129,71 @@ describe('serial queue', () => {
   });
 });
 
+describe('serial queue: the pause after a slow batch', () => {
+  /** Turns of the event loop (setImmediate is left real; the queue's pause timer is mocked and never fires). */
+  const turns = async (n: number): Promise<void> => {
+    for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
+  };
+
+  /** Every batch counts as slow (minPauseMs 0): with setTimeout mocked, a pause lasts until the test ticks. */
+  function pausingQueue(onBatch: (batch: string[], q: SerialQueue<string>) => void): { q: SerialQueue<string>; batches: string[][] } {
+    const batches: string[][] = [];
+    const q: SerialQueue<string> = new SerialQueue<string>({
+      handleBatch: (batch) => {
+        batches.push(batch);
+        onBatch(batch, q);
+        return Promise.resolve();
+      },
+      onError: () => assert.fail('no error expected'),
+      minPauseMs: 0,
+      maxPauseMs: 60_000,
+      urgent: (e) => e.startsWith('status'),
+    });
+    return { q, batches };
+  }
+
+  test('an ordinary event waits the pause out; an urgent one ends it and is decided with what came before it', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const { q, batches } = pausingQueue((batch, queue) => {
+      if (batch.includes('offers-1')) queue.push('offers-2');
+    });
+    q.push('offers-1');
+    await turns(10);
+    assert.deepEqual(batches, [['offers-1']], 'offers-2 waits behind the pause');
+    q.push('tick');
+    await turns(10);
+    assert.deepEqual(batches, [['offers-1']], 'so does a tick');
+    q.push('status-1');
+    await q.idle();
+    assert.deepEqual(batches, [['offers-1'], ['offers-2', 'tick', 'status-1']]);
+  });
+
+  test('an urgent event already queued when the batch ends skips the pause; without one, the pause ends on time', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const { q, batches } = pausingQueue((batch, queue) => {
+      if (batch.includes('offers-1')) queue.push('status-1');
+      if (batch.includes('status-1')) queue.push('offers-2');
+    });
+    q.push('offers-1');
+    await turns(10);
+    assert.deepEqual(batches, [['offers-1'], ['status-1']], 'status-1 went without a pause; offers-2 waits');
+    t.mock.timers.tick(60_000);
+    await q.idle();
+    assert.deepEqual(batches, [['offers-1'], ['status-1'], ['offers-2']]);
+  });
+
+  test('closing during a pause ends it', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const { q, batches } = pausingQueue((batch, queue) => {
+      if (batch.includes('offers-1')) queue.push('offers-2');
+    });
+    q.push('offers-1');
+    await turns(10);
+    await q.close();
+    assert.deepEqual(batches, [['offers-1']]);
+  });
+});
+
 test('wake timer: the latest time replaces the previous one; undefined clears', async () => {
   let fired = 0;
   const t = new WakeTimer(() => fired++);

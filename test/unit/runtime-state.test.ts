@@ -163,6 +163,134 @@ describe('state codec', () => {
     assert.equal(JSON.parse((await store.get(taskPath(t.taskId)))!.data.toString()).taskId, t.taskId);
   });
 
+  test('a waiter runs right after the transaction with its own records, which goes first; the others wait for all', async () => {
+    const { w, store } = await writer(new MemoryStateStore(), { maxBytes: 4_000, maxOps: 10 });
+    const p = persist({});
+    for (let i = 0; i < 50; i++) {
+      p.units.push(unit(`app-big/${i}`));
+      p.tasks.push(task(`app-big/${i}`, 1));
+    }
+    const multi = store.multi.bind(store);
+    let transactions = 0;
+    store.multi = async (ops: readonly StateOp[]): Promise<StateOpResult[]> => {
+      const r = await multi(ops);
+      transactions++;
+      return r;
+    };
+    const last = task('app-big/49', 1);
+    const ran: Array<{ name: string; after: number; present: Promise<boolean> }> = [];
+    const seen = (name: string, path: string) => (): void => {
+      // MemoryStateStore reads at the call: the promise holds what the store had when the waiter ran.
+      ran.push({ name, after: transactions, present: store.get(path).then((n) => n !== undefined) });
+    };
+    await w.persist(
+      [p],
+      [
+        { taskIds: [last.taskId], units: [], run: seen('launch', taskPath(last.taskId)) },
+        { taskIds: ['not-in-this-persist'], units: ['app-other/0'], run: seen('unrelated', unitPath('app-big/0')) },
+      ],
+    );
+    assert.ok(transactions >= 10);
+    assert.deepEqual(
+      ran.map((r) => [r.name, r.after]),
+      [
+        ['launch', 1],
+        ['unrelated', transactions],
+      ],
+    );
+    for (const r of ran) assert.equal(await r.present, true);
+    assert.equal((await store.list('/state/tasks')).length, 50);
+  });
+
+  test('the groups someone waits for get a transaction of their own', async () => {
+    const { w, store } = await writer();
+    const p = persist({});
+    for (let i = 0; i < 50; i++) {
+      p.units.push(unit(`app-s/${i}`));
+      p.tasks.push(task(`app-s/${i}`, 1));
+    }
+    const multi = store.multi.bind(store);
+    const transactions: string[][] = [];
+    store.multi = (ops: readonly StateOp[]): Promise<StateOpResult[]> => {
+      transactions.push(ops.map((o) => o.path));
+      return multi(ops);
+    };
+    // Earlier records of app-s/30 and app-s/10, deleted by this persist (a deletion has a group of its own).
+    const old30 = task('app-s/30', 7);
+    const old10 = task('app-s/10', 7);
+    await w.persist([persist({ tasks: [old30, old10] })]);
+    transactions.length = 0;
+    p.deleteTasks.push(old10.taskId, old30.taskId);
+    const t = task('app-s/30', 1);
+    let ranAfter = -1;
+    await w.persist([p], [{ taskIds: [t.taskId], units: ['app-s/30'], run: () => (ranAfter = transactions.length) }]);
+    assert.deepEqual(transactions[0], [unitPath('app-s/30'), taskPath(t.taskId), taskPath(old30.taskId)], 'the launch, with the end of the task it replaces');
+    assert.equal(transactions.length, 2, 'the other 49 units and tasks (and the other deletion) in one transaction after it');
+    assert.equal(transactions[1]!.length, 99);
+    assert.equal(ranAfter, 1);
+  });
+
+  test('waiters run once each, with their records (and their units\' records) in the store (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 30 }),
+        fc.array(fc.integer({ min: 0, max: 35 }), { maxLength: 6 }),
+        fc.integer({ min: 2, max: 12 }),
+        async (units, wanted, maxOps) => {
+          const { w, store } = await writer(new MemoryStateStore(), { maxBytes: 100_000, maxOps });
+          const p = persist({});
+          for (let i = 0; i < units; i++) {
+            p.units.push(unit(`app-p/${i}`));
+            p.tasks.push(task(`app-p/${i}`, 1));
+          }
+          const runs = new Map<number, number>();
+          const problems: string[] = [];
+          const waiters = wanted.map((i, k) => {
+            const t = task(`app-p/${i}`, 1);
+            return {
+              taskIds: [t.taskId],
+              units: [`app-p/${i}`],
+              run: (): void => {
+                runs.set(k, (runs.get(k) ?? 0) + 1);
+                if (i >= units) return;
+                // MemoryStateStore reads at the call: these are the records as they were when the waiter ran.
+                void Promise.all([store.get(taskPath(t.taskId)), store.get(unitPath(`app-p/${i}`))]).then(([a, b]) => {
+                  if (a === undefined || b === undefined) problems.push(`waiter ${k} ran before the records of app-p/${i}`);
+                });
+              },
+            };
+          });
+          await w.persist([p], waiters);
+          await new Promise((r) => setImmediate(r));
+          assert.deepEqual(problems, []);
+          assert.deepEqual([...runs.values()], wanted.map(() => 1));
+        },
+      ),
+      { numRuns: 50 },
+    );
+  });
+
+  test('a waiter whose transaction never lands never runs', async () => {
+    const { w, store } = await writer(new MemoryStateStore(), { maxBytes: 100_000, maxOps: 2 });
+    const multi = store.multi.bind(store);
+    let calls = 0;
+    store.multi = (ops: readonly StateOp[]): Promise<StateOpResult[]> => (++calls === 2 ? Promise.reject(new KmfError('fenced', 'deposed')) : multi(ops));
+    const ran: string[] = [];
+    const a = task('app-a/0', 1);
+    const b = task('app-b/0', 1);
+    await assert.rejects(
+      w.persist(
+        [persist({ units: [unit('app-a/0'), unit('app-b/0')], tasks: [a, b] })],
+        [
+          { taskIds: [a.taskId], units: ['app-a/0'], run: () => ran.push('a') },
+          { taskIds: [b.taskId], units: ['app-b/0'], run: () => ran.push('b') },
+        ],
+      ),
+      (e: unknown) => e instanceof KmfError && e.code === 'fenced',
+    );
+    assert.deepEqual(ran, ['a']);
+  });
+
   test('fenced is not retried', async () => {
     const { w, store } = await writer();
     store.multi = (): Promise<StateOpResult[]> => Promise.reject(new KmfError('fenced', 'deposed'));
