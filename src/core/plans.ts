@@ -130,6 +130,10 @@ function taskStatus(ctx: Ctx, unit: PreparedUnit, rt: UnitRuntime | undefined, t
     case 'TASK_UNREACHABLE': {
       const s: PlanStep = { ...step, status: 'WAITING', reason: `agent ${t.hostname} unreachable since ${iso(t.unreachableSince ?? t.updatedAt)}` };
       if (rt?.reservation && rt.firstFailedAt !== undefined) s.permanentAt = rt.firstFailedAt + ctx.config.permanentFailureAfterMs;
+      // Past its permanent-failure time a held replacement is what keeps the unit waiting: say so here too,
+      // not only once the unreachable task is gone.
+      const hold = ctx.desired.replaceHolds[unit.spec.name];
+      if (hold !== undefined && s.permanentAt !== undefined && ctx.now >= s.permanentAt) s.reason = `${s.reason}; replacement held: ${hold}`;
       return s;
     }
     case 'TASK_KILLING':

@@ -195,6 +195,23 @@ describe('permanent failure', () => {
     assert.deepEqual(sim.store.retired, [], 'forgotten once the agent no longer offers it');
   });
 
+  test('an unreachable unit past its permanent-failure time shows its replace hold in the plan', () => {
+    const cluster = new Cluster(agents(4));
+    const sim = new Sim(cluster, { units: [brokerSpec(0)], replaceHolds: { 'broker-0': 'the quorum has no majority without it' } });
+    sim.subscribe();
+    sim.deployAll();
+    const id = sim.taskOf('broker-0')!;
+    const goneAt = sim.now;
+    sim.status(id, 'TASK_UNREACHABLE', { source: 'SOURCE_MASTER', reason: 'REASON_AGENT_REMOVED', unreachable_time: { nanoseconds: `${BigInt(goneAt) * 1_000_000n}` } });
+    assert.doesNotMatch(sim.step('recovery', 'broker-0')?.reason ?? '', /replacement held/, 'not due yet: only unreachable');
+    sim.now = goneAt + 20 * 60_000;
+    sim.send({ type: 'tick' });
+    const step = sim.step('recovery', 'broker-0')!;
+    assert.equal(step.status, 'WAITING');
+    assert.match(step.reason ?? '', /unreachable since .*; replacement held: the quorum has no majority without it/);
+    assert.ok(sim.store.units['broker-0']?.reservation, 'held: not replaced');
+  });
+
   test('GONE_BY_OPERATOR escalates at once; a replace hold keeps the unit waiting with the reason', () => {
     const sim = new Sim(new Cluster(agents(4)), { units: [brokerSpec(0)], replaceHolds: { 'broker-0': 'partition t-0 has no other in-sync replica' } });
     sim.subscribe();
