@@ -7,6 +7,7 @@
  * a different cluster. `validateClusterUpdate` enforces that.
  */
 import { KmfError } from '../util/errors.js';
+import { shownPropertyValue } from './sensitive-properties.js';
 import {
   allocateBrokerIds,
   dedicatedControllerIds,
@@ -470,7 +471,7 @@ export function updateClusterConfig(spec: KafkaClusterSpec, change: ClusterConfi
     const after = overrides[key];
     if (before === after) continue;
     if (after === undefined) changes.push(`removed ${key}`);
-    else changes.push(`${key}=${after}${before === undefined ? '' : ` (was ${before})`}`);
+    else changes.push(`${key}=${shownPropertyValue(key, after)}${before === undefined ? '' : ` (was ${shownPropertyValue(key, before)})`}`);
   }
   const resourceChanges = (label: string, before: NodeResources, after: NodeResources): void => {
     for (const key of ['cpus', 'memMb', 'heapMb', 'diskMb', 'jvmOpts'] as const) {

@@ -132,6 +132,8 @@ export class StreamsAutoscaler {
     if (this.stopped || !this.term.isLoaded || !this.term.stillLeading()) return;
     const apps = [...this.term.apps().values()].filter((r) => !r.removing && streamsFieldsOf(r.spec)?.autoscale !== undefined);
     for (const name of this.memory.keys()) if (!apps.some((r) => r.spec.name === name)) this.memory.delete(name);
+    // An app removed, or no longer autoscaled, must not keep showing its last lag and decision.
+    this.deps.status.retainApps(new Set(apps.map((r) => r.spec.name)));
     if (apps.length === 0) return;
     const units = this.term.units();
     const brokersRolling = units.some((u) => (u.kind === KAFKA_BROKER_KIND || u.kind === KAFKA_CONTROLLER_KIND) && u.plan === 'update');

@@ -48,6 +48,11 @@ export class StreamsStatus {
     return this.apps.get(app);
   }
 
+  /** Forgets the app-level status (lag, autoscaler decision) of every app not in `apps`. */
+  retainApps(apps: ReadonlySet<string>): void {
+    for (const a of this.apps.keys()) if (!apps.has(a)) this.apps.delete(a);
+  }
+
   /** Forgets units and apps that are gone. */
   retain(units: ReadonlySet<string>, apps: ReadonlySet<string>): void {
     for (const u of this.instances.keys()) if (!units.has(u)) this.instances.delete(u);

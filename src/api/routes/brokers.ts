@@ -21,6 +21,7 @@
 import { z } from 'zod';
 import { defineRoute, type ApiRoute } from '../route.js';
 import type { BrokerChange } from '../../kafka/broker-ops.js';
+import { shownPropertyValue } from '../../kafka/sensitive-properties.js';
 import type { NodeResources } from '../../kafka/cluster-model.js';
 import type { BrokerView } from '../../runtime/kafka-service.js';
 import { forceParam, intFromString } from '../schemas.js';
@@ -112,7 +113,7 @@ function forced(force: boolean | undefined): string {
 function changeText(b: { cpus?: number; mem?: number; heap?: number; disk?: number; jvmOpts?: string; options?: Record<string, string>; removeOptions?: string[] }): string {
   const parts: string[] = [];
   for (const k of ['cpus', 'mem', 'heap', 'disk', 'jvmOpts'] as const) if (b[k] !== undefined) parts.push(`${k}=${String(b[k])}`);
-  for (const [k, v] of Object.entries(b.options ?? {})) parts.push(`${k}=${v}`);
+  for (const [k, v] of Object.entries(b.options ?? {})) parts.push(`${k}=${shownPropertyValue(k, v)}`);
   for (const k of b.removeOptions ?? []) parts.push(`${k} removed`);
   return parts.join(', ');
 }
