@@ -101,6 +101,13 @@ export interface KafkaClusterSpec {
   volumes: boolean;
   /** SIGTERM→SIGKILL grace for a controlled shutdown. */
   killGracePeriodSeconds: { broker: number; controller: number };
+  /**
+   * How rolls treat partitions that can never stay writable while one of their brokers is down (replication
+   * factor not above min.insync.replicas, e.g. every topic of a 1-broker cluster): by default the roll waits
+   * and says so; `allowUnsatisfiable` lets it stop such a broker anyway. Not a task setting: changing it
+   * restarts nothing.
+   */
+  rollPolicy?: { allowUnsatisfiable: boolean };
   /** Bumped by a rolling restart of the cluster: part of every Kafka node's task env (apps do not read it). */
   restartGeneration?: number;
 }
@@ -441,6 +448,8 @@ export interface ClusterConfigChange {
   controllerResources?: Partial<NodeResources>;
   /** Kafka version of every node. */
   version?: string;
+  /** Let rolls stop brokers of partitions whose replication factor is not above min.insync.replicas. */
+  allowUnsatisfiableRolls?: boolean;
 }
 
 /** Applies `patch` to a resource set; `jvmOpts: ''` drops the field. */
@@ -491,6 +500,9 @@ export function updateClusterConfig(spec: KafkaClusterSpec, change: ClusterConfi
   resourceChanges('controllers', spec.controllers.resources, controllerResources);
   const version = change.version ?? spec.version;
   if (version !== spec.version) changes.push(`version ${spec.version} → ${version}`);
+  const allowBefore = spec.rollPolicy?.allowUnsatisfiable === true;
+  const allowAfter = change.allowUnsatisfiableRolls ?? allowBefore;
+  if (allowAfter !== allowBefore) changes.push(`allowUnsatisfiableRolls=${String(allowAfter)}`);
   const next: KafkaClusterSpec = {
     ...spec,
     version,
@@ -498,6 +510,7 @@ export function updateClusterConfig(spec: KafkaClusterSpec, change: ClusterConfi
     brokers: { ...spec.brokers, resources: brokerResources },
     controllers: { ...spec.controllers, resources: controllerResources },
   };
+  if (allowAfter !== allowBefore) next.rollPolicy = { allowUnsatisfiable: allowAfter };
   issues.push(...clusterUpdateIssues(spec, next));
   if (issues.length > 0) {
     const unique = [...new Set(issues)];

@@ -80,7 +80,7 @@ export function evaluateStop(
         reasons.push({
           ...base,
           kind: 'rf-not-above-min-isr',
-          message: `${name}: replication factor ${p.replicas.length} is not above min.insync.replicas ${minIsr}, so stopping broker ${brokerId} always stalls acks=all producers${p.replicas.length === 1 ? ' (the partition goes offline)' : ''}; raise the replication factor or allow it explicitly`,
+          message: `${name}: replication factor ${p.replicas.length} is not above min.insync.replicas ${minIsr}, so stopping broker ${brokerId} always stalls acks=all producers${p.replicas.length === 1 ? ' (the partition goes offline)' : ''}; raise the replication factor, or allow it: PATCH /api/v1/cluster/config {"allowUnsatisfiableRolls": true}`,
         });
       } else {
         reasons.push({
@@ -243,7 +243,7 @@ export function describeStopReason(r: StopReason, brokerId: number): string {
     case 'below-min-isr':
       return `${name} has ${replicas(r.isr.length)}, below min.insync.replicas=${r.minIsr}, and broker ${brokerId} holds a replica that is catching up`;
     case 'rf-not-above-min-isr':
-      return `${name} has replication factor ${r.replicas.length}, not above min.insync.replicas=${r.minIsr}: stopping broker ${brokerId} would stall acks=all producers`;
+      return `${name} has replication factor ${r.replicas.length}, not above min.insync.replicas=${r.minIsr}: stopping broker ${brokerId} would stall acks=all producers (raise the replication factor, or let rolls do it: PATCH /api/v1/cluster/config {"allowUnsatisfiableRolls": true})`;
   }
 }
 

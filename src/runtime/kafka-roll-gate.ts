@@ -121,6 +121,7 @@ export class KafkaRollGate {
       defaultMinIsr: clusterMinIsr(spec),
       expectedBrokers: new Set(spec.brokers.nodes.filter((b) => b.goal === 'running').map((b) => b.nodeId)),
       quorum,
+      allowUnsatisfiable: spec.rollPolicy?.allowUnsatisfiable === true,
     });
     const text = JSON.stringify(holds);
     if (text !== this.last) {

@@ -471,6 +471,8 @@ export interface ClusterConfigView {
   killGracePeriodSeconds: { broker: number; controller: number };
   /** The rolling update of the cluster's nodes: the units still to roll (or restarting), and its plan state. */
   roll: { inProgress: boolean; paused: boolean; pending: string[] };
+  /** Rolls may stop brokers of partitions whose replication factor is not above min.insync.replicas. */
+  allowUnsatisfiableRolls: boolean;
   updatedAt: string;
 }
 
@@ -518,6 +520,7 @@ export class KafkaClusterConfigService {
       controllers: { mode: s.controllers.mode, quorum: s.controllers.quorum, nodeIds: s.controllers.nodes.map((n) => n.nodeId), resources: { ...s.controllers.resources }, overrides: { ...s.controllers.overrides } },
       killGracePeriodSeconds: { ...s.killGracePeriodSeconds },
       roll: { inProgress: pending.length > 0, paused, pending },
+      allowUnsatisfiableRolls: s.rollPolicy?.allowUnsatisfiable === true,
       updatedAt: record.updatedAt,
     };
     const served = this.runtime.kafkaOptions?.version;

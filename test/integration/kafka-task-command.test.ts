@@ -180,13 +180,23 @@ void describe('Kafka task command (run like a Mesos command task)', () => {
     const old = tasks.get(2)!;
     // The agent is lost: no graceful shutdown, the disk is gone with it.
     await old.process.kill();
+    const { execSync } = await import('node:child_process');
+    const psJava = (): string => { try { return execSync('ps -eo pid,pgid,sid,etime,args | grep [j]ava | cut -c1-40; ps -eo pid,pgid,args | grep -o "[k]mf-kafka-task-[^ ]*node-[0-9]/[^ ]*" | sort | uniq -c', { encoding: 'utf8' }); } catch { return 'ps failed'; } };
+    t.diagnostic(`DIAG after kill (old pid ${old.process.pid}):\n${psJava()}`);
     const [brokerPort, controllerPort] = await freePorts(2);
     // The core placed it on another agent with other ports; its template did not change.
     placements.set(unitOf(2), { agentId: 'agent-9', hostname: '127.0.0.1', ports: { broker: brokerPort!, controller: controllerPort! }, vars: {} });
     const fresh = launchKafkaTask({ spec, nodeId: 2, placements, quorumFormed: true, sandbox: path.join(attemptDir, 'moved-node-2') });
     tasks.set(2, fresh);
     assert.equal(fresh.env.get('KMF_STORAGE_FORMAT'), 'join');
+    let lastDiag = 0;
     const q: QuorumDescription = await waitFor('controller 2 a voter again at its new endpoint', READY_TIMEOUT_MS, async () => {
+      if (Date.now() - lastDiag > 10_000) {
+        lastDiag = Date.now();
+        const d = await describeQuorumFromAny(brokersString()).catch((e: unknown) => String(e));
+        t.diagnostic(`DIAG ${Date.now() - fresh.startedAt}ms ${JSON.stringify(d)}\n${psJava()}`);
+        if (Date.now() - fresh.startedAt > 90_000) fs.cpSync(attemptDir, '/tmp/kmf-diag-task', { recursive: true });
+      }
       if (!fresh.process.running()) throw new Error(`moved node 2 exited:\n${fresh.process.tail(30)}`);
       const r = await controllerReadiness(brokersString(), 2);
       if (!r.ready) return undefined;

@@ -6,7 +6,9 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import type { UnitView } from '../../src/core/plans.js';
-import { createClusterSpec } from '../../src/kafka/cluster-model.js';
+import { createClusterSpec, updateClusterConfig } from '../../src/kafka/cluster-model.js';
+import { kafkaUnits } from '../../src/kafka/units.js';
+import { prepareDesired } from '../../src/model/desired.js';
 import type { QuorumDescription } from '../../src/kafka/kraft-quorum.js';
 import { rollHolds, type PartitionState, type RollGateInput, type RollUnit } from '../../src/kafka/roll-safety.js';
 import { DesiredStore, HOLDS_NOT_CHECKED } from '../../src/runtime/desired-store.js';
@@ -278,5 +280,35 @@ describe('the min.insync.replicas cache of the gate', () => {
         }
       }),
     );
+  });
+});
+
+describe('partitions that can never stay writable during a stop (RF ≤ min.insync.replicas)', () => {
+  const single = { units: [brokerUnit(0)], expectedBrokers: new Set([0]), partitions: [part('solo', 0, [0], [0])], minIsr: new Map([['solo', 1]]) };
+
+  test('hold the roll by default, saying how to allow it', () => {
+    const holds = rollHolds(input(single));
+    assert.match(holds['kafka/broker-0'] ?? '', /replication factor 1, not above min\.insync\.replicas=1.*allowUnsatisfiableRolls/);
+  });
+
+  test('pass once the cluster allows it', () => {
+    assert.deepEqual(rollHolds(input({ ...single, allowUnsatisfiable: true })), {});
+  });
+
+  test('allowing it is a cluster config change that restarts nothing, and can be taken back', () => {
+    const spec = createClusterSpec({ version: '4.4.0', brokers: 1 });
+    const on = updateClusterConfig(spec, { allowUnsatisfiableRolls: true });
+    assert.deepEqual(on.changes, ['allowUnsatisfiableRolls=true']);
+    assert.equal(on.spec.rollPolicy?.allowUnsatisfiable, true);
+    const opts: KafkaRuntimeOptions['unitOptions'] = () => ({
+      distribution: { topDir: 'kafka-4.4.0', serverStart: 'bin/kafka-server-start', storageTool: 'bin/kafka-storage' },
+      tarballUrl: 'kmf-artifact:kafka-4.4.0.tgz',
+    });
+    const versions = (s: typeof spec): string[] => prepareDesired(kafkaUnits(s, opts())).ordered.map((u) => u.version);
+    assert.deepEqual(versions(on.spec), versions(spec), 'no unit changes');
+    assert.deepEqual(updateClusterConfig(on.spec, { allowUnsatisfiableRolls: true }).changes, [], 'the same value is no change');
+    const off = updateClusterConfig(on.spec, { allowUnsatisfiableRolls: false });
+    assert.deepEqual(off.changes, ['allowUnsatisfiableRolls=false']);
+    assert.equal(off.spec.rollPolicy?.allowUnsatisfiable, false);
   });
 });

@@ -38,6 +38,7 @@ const ClusterConfigSchema = z
     controllers: z.looseObject({ mode: z.string(), quorum: z.string(), nodeIds: z.array(z.int()), resources: ResourcesSchema, overrides: z.record(z.string(), z.string()) }),
     killGracePeriodSeconds: z.looseObject({ broker: z.number(), controller: z.number() }),
     roll: z.looseObject({ inProgress: z.boolean(), paused: z.boolean(), pending: z.array(z.string()) }).meta({ description: 'Units the update plan still rolls' }),
+    allowUnsatisfiableRolls: z.boolean().meta({ description: 'Rolls may stop brokers of partitions whose replication factor is not above min.insync.replicas' }),
     updatedAt: z.string(),
   })
   .meta({ id: 'ClusterConfig' });
@@ -58,6 +59,10 @@ const common = {
   brokers: ResourcePatch.optional().meta({ description: 'Broker resources (and combined nodes\')' }),
   controllers: ResourcePatch.optional().meta({ description: 'Dedicated controllers\' resources' }),
   force: z.boolean().optional().meta({ description: 'Change it even while an earlier roll of the cluster is still going' }),
+  allowUnsatisfiableRolls: z
+    .boolean()
+    .optional()
+    .meta({ description: 'Let rolls stop a broker of partitions whose replication factor is not above min.insync.replicas (e.g. a 1-broker cluster); they are unwritable with acks=all (offline at RF 1) while it is down. Restarts nothing.' }),
 };
 
 const PatchSchema = z
@@ -66,8 +71,8 @@ const PatchSchema = z
     remove: z.array(KEY).max(500).optional().meta({ description: 'Override keys to remove' }),
     ...common,
   })
-  .refine((b) => b.set !== undefined || b.remove !== undefined || b.version !== undefined || b.brokers !== undefined || b.controllers !== undefined, {
-    error: 'nothing to change: give set, remove, version, brokers or controllers',
+  .refine((b) => b.set !== undefined || b.remove !== undefined || b.version !== undefined || b.brokers !== undefined || b.controllers !== undefined || b.allowUnsatisfiableRolls !== undefined, {
+    error: 'nothing to change: give set, remove, version, brokers, controllers or allowUnsatisfiableRolls',
   });
 
 const PutSchema = z.strictObject({
@@ -90,9 +95,13 @@ function resources(p: z.output<typeof ResourcePatch> | undefined): Partial<NodeR
   return r;
 }
 
-function commonChange(body: { version?: string | undefined; brokers?: z.output<typeof ResourcePatch> | undefined; controllers?: z.output<typeof ResourcePatch> | undefined }, force: boolean): ClusterConfigUpdate {
+function commonChange(
+  body: { version?: string | undefined; brokers?: z.output<typeof ResourcePatch> | undefined; controllers?: z.output<typeof ResourcePatch> | undefined; allowUnsatisfiableRolls?: boolean | undefined },
+  force: boolean,
+): ClusterConfigUpdate {
   const u: ClusterConfigUpdate = { force };
   if (body.version !== undefined) u.version = body.version;
+  if (body.allowUnsatisfiableRolls !== undefined) u.allowUnsatisfiableRolls = body.allowUnsatisfiableRolls;
   const b = resources(body.brokers);
   if (b !== undefined) u.brokerResources = b;
   const c = resources(body.controllers);

@@ -28,6 +28,7 @@ interface ClusterConfig {
   brokers: { resources: Resources; count: number };
   controllers: { mode: string; quorum: string; nodeIds: number[]; resources: Resources; overrides: Record<string, string> };
   roll: { inProgress: boolean; paused: boolean; pending: string[] };
+  allowUnsatisfiableRolls?: boolean;
 }
 
 interface SetFlags extends ApiFlags {
@@ -37,6 +38,7 @@ interface SetFlags extends ApiFlags {
   mem?: number;
   heap?: number;
   jvmOpts?: string;
+  allowUnsatisfiableRolls?: boolean;
   force?: boolean;
   wait?: boolean;
   waitTimeout: number;
@@ -51,6 +53,12 @@ export function parseAssignment(text: string): [string, string] {
 
 function collect(v: string, prev: string[]): string[] {
   return [...prev, v];
+}
+
+function booleanWord(v: string): boolean {
+  if (v === 'true') return true;
+  if (v === 'false') return false;
+  throw new InvalidArgumentError(`expected true or false, got "${v}"`);
 }
 
 function positiveNumber(v: string): number {
@@ -69,6 +77,7 @@ export function renderClusterConfig(c: ClusterConfig): string {
     `brokers: ${c.brokers.count}, ${resources(c.brokers.resources)}`,
     `controllers: ${c.controllers.mode}, ${c.controllers.quorum} quorum, nodes ${c.controllers.nodeIds.join(', ')}${c.controllers.mode === 'dedicated' ? `, ${resources(c.controllers.resources)}` : ''}`,
     c.roll.inProgress ? `roll in progress${c.roll.paused ? ' (paused)' : ''}: ${c.roll.pending.join(', ')}` : 'no roll in progress',
+    `rolls stop brokers of partitions with replication factor ≤ min.insync.replicas: ${c.allowUnsatisfiableRolls === true ? 'yes (allowUnsatisfiableRolls)' : 'no, they wait'}`,
     '',
   ];
   const keys = [...new Set([...Object.keys(c.defaults), ...Object.keys(c.overrides)])].sort();
@@ -99,6 +108,7 @@ export function register(program: Command): void {
       .option('--mem <mb>', 'broker memory, MB', positiveNumber)
       .option('--heap <mb>', 'broker heap, MB', positiveNumber)
       .option('--jvm-opts <flags>', 'broker JVM flags replacing the GC defaults ("" removes them)')
+      .option('--allow-unsatisfiable-rolls <bool>', 'true: rolls may stop a broker of partitions whose replication factor is not above min.insync.replicas (restarts nothing)', booleanWord)
       .option('--force', 'change it even while an earlier roll is still going')
       .option('--wait', 'wait until the roll (update plan) is complete')
       .option('--wait-timeout <s>', 'give up waiting after this many seconds (exit 7)', positiveSeconds, 1800),
@@ -115,6 +125,7 @@ export function register(program: Command): void {
       if (flags.remove.length > 0) body['remove'] = flags.remove;
       if (flags.version !== undefined) body['version'] = flags.version;
       if (Object.keys(brokers).length > 0) body['brokers'] = brokers;
+      if (flags.allowUnsatisfiableRolls !== undefined) body['allowUnsatisfiableRolls'] = flags.allowUnsatisfiableRolls;
       if (flags.force === true) body['force'] = true;
       const r = await api.send<{ config: ClusterConfig; changes: string[] }>('PATCH', '/api/v1/cluster/config', body);
       let plan: Plan | undefined;
