@@ -297,7 +297,7 @@ export class KafkaService {
    */
   private async changeBrokers(
     what: string,
-    opts: { force?: boolean; restarts: boolean },
+    opts: { force?: boolean; restarts: boolean; stopsBroker?: number },
     change: (spec: KafkaClusterSpec) => { spec: KafkaClusterSpec; changed: boolean },
   ): Promise<boolean> {
     const term = await this.leader();
@@ -306,6 +306,16 @@ export class KafkaService {
       if (rec === undefined) throw new KmfError('not_found', 'no Kafka cluster yet: add brokers with POST /api/v1/brokers {"count": 3}');
       const next = change(rec.spec);
       if (!next.changed) return false;
+      // A stop is immediate (not a roll step): it must pass the same roll-safety gate the update plan obeys.
+      if (opts.stopsBroker !== undefined && opts.force !== true) {
+        const unit = kafkaUnitName(rec.spec, { nodeId: opts.stopsBroker, kind: 'broker' });
+        const hold = store.kafkaStopHolds?.[unit];
+        if (hold !== undefined) {
+          throw new KmfError('conflict', `${what} now is not safe: ${hold}; wait until it is (the hold is recomputed every second), or pass force=true`, {
+            details: { broker: opts.stopsBroker, hold },
+          });
+        }
+      }
       if (opts.restarts && opts.force !== true) {
         const busy = this.rollingUnits(term, rec);
         if (busy.length > 0) {
@@ -329,7 +339,11 @@ export class KafkaService {
 
   /** Goal `stopped` (the task is killed; reservation and data stay) or `running`. */
   async setBrokerGoal(id: number, goal: 'running' | 'stopped', force?: boolean): Promise<{ broker: BrokerView; changed: boolean }> {
-    const changed = await this.changeBrokers(`stopping broker ${id}`, { restarts: goal === 'stopped', ...(force === undefined ? {} : { force }) }, (spec) => setBrokerGoal(spec, id, goal));
+    const changed = await this.changeBrokers(
+      `stopping broker ${id}`,
+      { restarts: goal === 'stopped', ...(goal === 'stopped' ? { stopsBroker: id } : {}), ...(force === undefined ? {} : { force }) },
+      (spec) => setBrokerGoal(spec, id, goal),
+    );
     return { broker: await this.getBroker(id), changed };
   }
 

@@ -157,6 +157,17 @@ describe('broker lifecycle routes', () => {
     assert.match(operatorEvents().at(-1)?.message ?? '', /^started broker 0$/);
   });
 
+  test('stopping a broker the roll gate holds is 409 with the reason, unless forced', async () => {
+    f.term().setKafkaStopHolds({ 'kafka/broker-3': 'stopping broker 3 would leave orders-0 with 1 in-sync replica (min.insync.replicas=2)' });
+    const before = await f.snapshot();
+    error(await call('POST', '/api/v1/brokers/3/stop'), 409, 'conflict', /stopping broker 3 now is not safe: stopping broker 3 would leave orders-0 with 1 in-sync replica/);
+    assert.equal(await f.snapshot(), before, 'refused: nothing written');
+    const forced = await call('POST', '/api/v1/brokers/3/stop?force=true');
+    assert.equal(forced.status, 202, JSON.stringify(forced.body));
+    assert.equal((forced.body['broker'] as { goal: string }).goal, 'stopped');
+    f.term().setKafkaStopHolds({});
+  });
+
   test('restart one broker bumps its counter; a rolling restart bumps the cluster counter', async () => {
     const one = await call('POST', '/api/v1/brokers/2/restart');
     assert.equal(one.status, 202, JSON.stringify(one.body));
