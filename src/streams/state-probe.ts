@@ -48,6 +48,9 @@ export async function probeState(host: string, port: number, timeoutMs = 1_500):
       headers: { accept: 'application/json' },
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
+      // The header/body timeouts do not cover connecting (undici's default connect timeout is 10 s): an
+      // unreachable instance must not hold up the whole readiness round.
+      signal: AbortSignal.timeout(timeoutMs),
     });
     const text = await res.body.text();
     return parseStateBody(text);
