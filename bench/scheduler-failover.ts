@@ -13,7 +13,11 @@
  * record (health flipped), all in the same batch: a failure in the middle of a burst, whose persist is
  * then several ZooKeeper transactions once it holds more than 1,000 records.
  *
- * Usage: node --import tsx bench/scheduler-failover.ts [--instances 300] [--rounds 300] [--burst 0]
+ * With --offer-round N the failure arrives while the runtime is busy with a round of N offers that fit
+ * nothing (and an update that changes a record, so that the round waits for ZooKeeper): the failure is
+ * queued behind a slow decision, where the queue pauses.
+ *
+ * Usage: node --import tsx bench/scheduler-failover.ts [--instances 300] [--rounds 300] [--burst 0] [--offer-round 0]
  * Prints figures; never fails on them.
  */
 import { parseArgs } from 'node:util';
@@ -28,11 +32,12 @@ import { FakeDriver, offer, update } from '../test/helpers/fake-driver.js';
 import { leaderStore, ms, quantile, startZooKeeper } from './lib/zk.js';
 
 const { values } = parseArgs({
-  options: { instances: { type: 'string', default: '300' }, rounds: { type: 'string', default: '300' }, burst: { type: 'string', default: '0' } },
+  options: { instances: { type: 'string', default: '300' }, rounds: { type: 'string', default: '300' }, burst: { type: 'string', default: '0' }, 'offer-round': { type: 'string', default: '0' } },
 });
 const INSTANCES = Number(values.instances);
 const ROUNDS = Math.min(Number(values.rounds), INSTANCES);
 const BURST = Math.min(Number(values.burst), INSTANCES - 1);
+const OFFER_ROUND = Number(values['offer-round']);
 
 const zk = await startZooKeeper();
 const leader = await leaderStore(`${zk.connectString}/kmf-bench-failover`);
@@ -50,7 +55,12 @@ Core.prototype.stepMany = function (this: Core, ...args: Parameters<Core['stepMa
   }
 };
 const multi = leader.fenced.multi.bind(leader.fenced);
+/** Called when the next transaction starts (--offer-round: the failure is sent while one is in flight). */
+let onNextWrite: (() => void) | undefined;
 leader.fenced.multi = async (ops) => {
+  const cb = onNextWrite;
+  onNextWrite = undefined;
+  cb?.();
   marks.writeStart = performance.now();
   marks.writeOps = ops.length;
   marks.writeBytes = ops.reduce((n, o) => n + o.path.length + (o.op === 'create' || o.op === 'set' ? o.data.length : 0), 0);
@@ -130,6 +140,14 @@ try {
     });
     // Other instances' updates that each change a record (health flipped), delivered just before the failure.
     const burst = Array.from({ length: BURST }, (_, i) => current.get(units[(r + 1 + i) % units.length]!.name)!);
+    if (OFFER_ROUND > 0) {
+      const other = current.get(units[(r + 1) % units.length]!.name)!;
+      await new Promise<void>((resolve) => {
+        onNextWrite = resolve;
+        driver.emit({ type: 'OFFERS', offers: { offers: Array.from({ length: OFFER_ROUND }, (_, i) => offer(`idle-${i}`, { cpus: 0.01, mem: 1 })) } });
+        driver.emit(update(other.taskId, other.agentId, 'TASK_RUNNING', { healthy: r % 2 === 0 }));
+      });
+    }
     t0 = performance.now();
     for (const t of burst) driver.emit(update(t.taskId, t.agentId, 'TASK_RUNNING', { healthy: r % 2 === 0 }));
     driver.emit(update(victim.taskId, victim.agentId, 'TASK_FAILED', { message: 'bench' }));
@@ -158,7 +176,7 @@ try {
   latencies.sort((a, b) => a - b);
   const writes = metrics.snapshot().summaries[RUNTIME_METRICS.stateWriteSeconds];
   const mean = latencies.reduce((a, b) => a + b, 0) / latencies.length;
-  const behind = BURST > 0 ? `, behind a burst of ${BURST} updates` : '';
+  const behind = (BURST > 0 ? `, behind a burst of ${BURST} updates` : '') + (OFFER_ROUND > 0 ? `, during a round of ${OFFER_ROUND} offers` : '');
   console.log(`TASK_FAILED → ACCEPT (offer in hand, fenced ZooKeeper write included), ${INSTANCES} units, ${latencies.length} rounds${behind}:`);
   console.log(`  p50 ${ms(quantile(latencies, 0.5))}  p99 ${ms(quantile(latencies, 0.99))}  max ${ms(latencies.at(-1)!)}  mean ${ms(mean)}   (target: p99 < 10 ms)`);
   const keys = ['queued', 'decide', 'encode', 'zk', 'issue'] as const;

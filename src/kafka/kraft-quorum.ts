@@ -168,7 +168,14 @@ export function voterCaughtUp(q: QuorumDescription, id: number, maxLagMs = 2_000
  * new directory id while the voter entry of its old disk remains; with controller.quorum.auto.join.enable
  * (Kafka 4.4, checked in KafkaRaftClient.pollFollowerAsObserver) it then asks the leader to remove that
  * stale entry, and one controller.quorum.fetch.timeout.ms later (2 s by default) to add itself:
- *  - `voter`: one voter entry, and no observer with that id;
+ * The leader keeps a removed voter's replica state as an OBSERVER entry (same id, old directory id, its last
+ * fetch time and log end offset) until it has not fetched for 5 minutes (Kafka 4.4 LeaderState: removed voters
+ * move to the observers, which expire after OBSERVER_SESSION_TIMEOUT_MS). So once the move is done, the new
+ * directory id votes while the old one still shows up among the observers, frozen. An observer entry of
+ * another directory id therefore only means "the node's new disk" when it has fetched at least as recently as
+ * the voter entry; of several such observers (the leftover old disk and the new disk while joining), the one
+ * that fetched last is the node:
+ *  - `voter`: a voter entry, and no observer of that id under another directory id that fetched since;
  *  - `stale-voter`: the voter entry is an old disk's, and the node fetches as an observer under another
  *    directory id (auto-join has not removed the entry yet);
  *  - `joining`: no voter entry, the node fetches as an observer (the stale entry is gone, the add is pending;
@@ -183,11 +190,20 @@ export type ControllerMembership =
 
 export function controllerMembership(q: QuorumDescription, nodeId: number, maxLagMs?: number): ControllerMembership {
   const voter = q.voters.find((v) => v.replicaId === nodeId);
-  const observer = q.observers.find((o) => o.replicaId === nodeId && o.directoryId !== voter?.directoryId);
-  if (voter !== undefined && observer !== undefined) return { kind: 'stale-voter', staleDirectoryId: voter.directoryId, directoryId: observer.directoryId };
+  const observer = q.observers
+    .filter((o) => o.replicaId === nodeId && o.directoryId !== voter?.directoryId)
+    .reduce<QuorumReplica | undefined>((latest, o) => (latest === undefined || lastSeen(o) > lastSeen(latest) ? o : latest), undefined);
+  if (voter !== undefined && observer !== undefined && lastSeen(observer) >= lastSeen(voter)) {
+    return { kind: 'stale-voter', staleDirectoryId: voter.directoryId, directoryId: observer.directoryId };
+  }
   if (voter !== undefined) return { kind: 'voter', directoryId: voter.directoryId, caughtUp: voterCaughtUp(q, nodeId, maxLagMs) };
   if (observer !== undefined) return { kind: 'joining', directoryId: observer.directoryId };
   return { kind: 'absent' };
+}
+
+/** When the leader last heard from a replica (its own entry: now), on the leader's clock; -1 if never. */
+function lastSeen(r: QuorumReplica): number {
+  return Math.max(r.lastFetchTimestamp, r.lastCaughtUpTimestamp);
 }
 
 /** One line per controller for logs and plan reasons, e.g. `1: stale voter (old disk abc, now def)`. */

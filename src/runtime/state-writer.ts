@@ -126,7 +126,7 @@ export class StateWriter {
     const pending = waiters.map((w) => {
       const needs = new Set<PathWrites>();
       const units = new Set(w.units);
-      const ends: string[] = [];
+      const ends = deleted.filter((d) => d.unit === undefined || units.has(d.unit)).map((d) => d.path);
       for (const path of [...w.taskIds.map(taskPath), ...w.units.map(unitPath), ...ends]) {
         const g = groupOf.get(path);
         if (g !== undefined) needs.add(g);

@@ -46,6 +46,23 @@ describe('controller membership during a move', () => {
     assert.equal(evaluateControllerReadiness(fresh, 1).ready, false);
   });
 
+  test('after the move, the old disk lingering among the observers (Kafka keeps a removed voter there for 5 minutes) does not make the new voter stale', () => {
+    // Observed with Kafka 4.4: the new directory id votes and fetches; the removed old one is an observer frozen
+    // at the log end offset and fetch time it had when its node died.
+    const done = quorum([replica(0, 'A0'), replica(1, 'B1'), replica(2, 'A2')], [{ ...replica(1, 'A1', NOW - 120_000), logEndOffset: 38 }]);
+    assert.deepEqual(controllerMembership(done, 1), { kind: 'voter', directoryId: 'B1', caughtUp: true });
+    assert.deepEqual(evaluateControllerReadiness(done, 1), { ready: true });
+    // Between the remove and the add both disks are observers: the one fetching is the node.
+    const between = quorum([replica(0, 'A0'), replica(2, 'A2')], [replica(1, 'A1', NOW - 120_000), replica(1, 'B1')]);
+    assert.deepEqual(controllerMembership(between, 1), { kind: 'joining', directoryId: 'B1' });
+    // Before the remove, the old voter entry stopped fetching at the crash while the new disk fetches: stale.
+    const stale = quorum([replica(0, 'A0'), replica(1, 'A1', NOW - 5_000), replica(2, 'A2')], [replica(1, 'B1')]);
+    assert.deepEqual(controllerMembership(stale, 1), { kind: 'stale-voter', staleDirectoryId: 'A1', directoryId: 'B1' });
+    // An old voter entry that never fetched from this leader (-1) is stale as soon as the new disk fetches.
+    const never = quorum([replica(0, 'A0'), replica(1, 'A1', -1), replica(2, 'A2')], [replica(1, 'B1')]);
+    assert.equal(controllerMembership(never, 1).kind, 'stale-voter');
+  });
+
   test('descriptions and unexpected voters', () => {
     assert.equal(describeMembership(1, controllerMembership(removed, 1)), '1: joining as B1 (observer, not a voter yet)');
     assert.equal(describeMembership(1, controllerMembership(fetching, 1)), '1: stale voter A1 (its new disk B1 fetches as an observer)');

@@ -127,29 +127,32 @@ describe('leader term', () => {
     await term.idle();
 
     log.length = 0;
-    const present: Array<Promise<boolean>> = [];
-    driver.callListeners.push((c) => {
-      // MemoryStateStore reads at the call: whether the launched records were there when the ACCEPT left.
-      for (const id of launchedTaskIds(c)) present.push(store.get(`/state/tasks/${id}`).then((r) => r !== undefined));
-    });
-    for (const t of running.slice(1)) driver.emit(update(t.task_id.value, t.agent_id.value, 'TASK_FAILED'));
-    driver.emit({ type: 'OFFERS', offers: { offers: [offer('agent-9', { cpus: 0.5, mem: 64 })] } });
-    await term.idle();
-    const writes = log.map((l, i) => (l.startsWith('write:') ? i : -1)).filter((i) => i >= 0);
-    assert.ok(writes.length >= 2, `the burst took several transactions:\n${writes.length}`);
-    const accept = log.indexOf('call:ACCEPT');
-    assert.ok(accept > writes[0]! && accept < writes.at(-1)!, 'the ACCEPT went between the first and the last transaction');
-    const relaunched = launchedTaskIds(driver.callsOf('ACCEPT').at(-1)!);
-    assert.equal(relaunched.length, 1);
-    assert.ok(log.slice(writes[0], accept).some((l) => l.includes(`/state/tasks/${relaunched[0]}`)), 'its record was written before it');
-    assert.deepEqual(await Promise.all(present), [true]);
-    const prefix = `${relaunched[0]!.split('__')[0]!}__`;
-    const replaced = running.find((t) => t.task_id.value.startsWith(prefix))!.task_id.value;
-    assert.ok(log.slice(writes[0], accept).some((l) => l.includes(`/state/tasks/${replaced}`)), 'the end of the task it replaces was written before it too');
-    const acks = log.map((l, i) => (l === 'call:ACKNOWLEDGE' ? i : -1)).filter((i) => i >= 0);
-    assert.equal(acks.length, n - 1);
-    assert.ok(acks.every((i) => i > writes.at(-1)!), 'every ACKNOWLEDGE after the whole persist');
-    await term.stop('test');
+    try {
+      const present: Array<Promise<boolean>> = [];
+      driver.callListeners.push((c) => {
+        // MemoryStateStore reads at the call: whether the launched records were there when the ACCEPT left.
+        for (const id of launchedTaskIds(c)) present.push(store.get(`/state/tasks/${id}`).then((r) => r !== undefined));
+      });
+      for (const t of running.slice(1)) driver.emit(update(t.task_id.value, t.agent_id.value, 'TASK_FAILED'));
+      driver.emit({ type: 'OFFERS', offers: { offers: [offer('agent-9', { cpus: 0.5, mem: 64 })] } });
+      await term.idle();
+      const writes = log.map((l, i) => (l.startsWith('write:') ? i : -1)).filter((i) => i >= 0);
+      assert.ok(writes.length >= 2, `the burst took several transactions:\n${writes.length}`);
+      const accept = log.indexOf('call:ACCEPT');
+      assert.ok(accept > writes[0]! && accept < writes.at(-1)!, 'the ACCEPT went between the first and the last transaction');
+      const relaunched = launchedTaskIds(driver.callsOf('ACCEPT').at(-1)!);
+      assert.equal(relaunched.length, 1);
+      assert.ok(log.slice(writes[0], accept).some((l) => l.includes(`/state/tasks/${relaunched[0]}`)), 'its record was written before it');
+      assert.deepEqual(await Promise.all(present), [true]);
+      const prefix = `${relaunched[0]!.split('__')[0]!}__`;
+      const replaced = running.find((t) => t.task_id.value.startsWith(prefix))!.task_id.value;
+      assert.ok(log.slice(writes[0], accept).some((l) => l.includes(`/state/tasks/${replaced}`)), 'the end of the task it replaces was written before it too');
+      const acks = log.map((l, i) => (l === 'call:ACKNOWLEDGE' ? i : -1)).filter((i) => i >= 0);
+      assert.equal(acks.length, n - 1);
+      assert.ok(acks.every((i) => i > writes.at(-1)!), 'every ACKNOWLEDGE after the whole persist');
+    } finally {
+      await term.stop('test');
+    }
   });
 
   test('a fenced write ends the term and no call of that decision goes out', async () => {
