@@ -6,6 +6,9 @@
  *
  * Usage: npm run bench [-- name-filter]
  *
+ * kafka-deploy.ts starts real ZooKeeper and Kafka JVMs (the runtime of scripts/setup.sh); BENCH_ROUNDS sets
+ * its number of fresh clusters (default 1).
+ *
  * With BENCH_COMPILED=1 (or run as `node dist/bench/run.js`) the benchmarks run from the compiled build
  * (`npm run build` first: dist/bench/*.js, plain node, no tsx), as `kmf` itself runs when dist/ exists:
  * tsx's loader (a worker thread with its own V8 heap) adds 20-35 MB of RSS that the product does not have.
