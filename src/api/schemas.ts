@@ -23,8 +23,24 @@ export function queryInt(min: number, max: number, description: string) {
   return intFromString(min, max).optional().meta({ description });
 }
 
+const TRUE_WORDS = ['true', '1', 'yes', 'on'] as const;
+const FALSE_WORDS = ['false', '0', 'no', 'off'] as const;
+
+/**
+ * A yes/no query parameter: true/1/yes/on or false/0/no/off. An enum rather than z.stringbool(), so that the
+ * OpenAPI document lists exactly the words accepted (a plain string would promise more than the API takes,
+ * which schema-driven clients and fuzzers then send).
+ */
+export function queryBool(description: string) {
+  return z
+    .enum([...TRUE_WORDS, ...FALSE_WORDS])
+    .transform((v) => (TRUE_WORDS as readonly string[]).includes(v))
+    .optional()
+    .meta({ description });
+}
+
 /** `?force=true` (also 1/yes/on; false/0/no/off). */
-export const forceParam = z.stringbool().optional().meta({ description: 'Do it even though it conflicts with a plan in progress (e.g. a rolling update)' });
+export const forceParam = queryBool('Do it even though it conflicts with a plan in progress (e.g. a rolling update)');
 
 export const PLAN_NAME = z.enum(['deploy', 'recovery', 'update']).meta({ description: 'Plan name' });
 

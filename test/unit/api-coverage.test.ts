@@ -175,6 +175,31 @@ describe('every operation is covered', () => {
   });
 });
 
+describe('query flags', () => {
+  test('force and newest are documented as exactly the words accepted; others are refused', async () => {
+    const words = ['true', '1', 'yes', 'on', 'false', '0', 'no', 'off'];
+    let flags = 0;
+    for (const [path, item] of Object.entries(f.openapi.paths)) {
+      for (const [method, o] of Object.entries(item)) {
+        for (const p of (o['parameters'] ?? []) as Array<{ name: string; in: string; schema: Json }>) {
+          if (p.in !== 'query' || !['force', 'newest'].includes(p.name)) continue;
+          flags++;
+          assert.deepEqual([...(p.schema['enum'] as string[])].sort(), [...words].sort(), `${method} ${path} ${p.name}`);
+        }
+      }
+    }
+    assert.ok(flags >= 8, `${flags} flags`);
+    for (const w of words) assert.equal((await call('GET', `/api/v1/events?newest=${w}&limit=1`, READER)).status, 200, w);
+    const before = await f.snapshot();
+    for (const w of ['maybe', 'TRUE', '']) {
+      const r = await call('POST', `/api/v1/brokers/3/restart?force=${w}`, ALICE);
+      assert.equal(r.status, 400, `force=${w}: ${JSON.stringify(r.body)}`);
+      assert.match(String(r.body['message']), /query parameter "force" must be one of .*"true".*"false"/);
+    }
+    assert.equal(await f.snapshot(), before);
+  });
+});
+
 describe('unknown ids', () => {
   test('every operation with a path parameter: 404 naming what does not exist, nothing written', async () => {
     const before = await f.snapshot();

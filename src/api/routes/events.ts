@@ -13,7 +13,7 @@ import { z } from 'zod';
 import type { TimelineKind } from '../../core/actions.js';
 import type { RuntimeTimelineKind } from '../../runtime/timeline.js';
 import { defineRoute, type ApiRoute } from '../route.js';
-import { EventPageSchema, queryInt } from '../schemas.js';
+import { EventPageSchema, queryBool, queryInt } from '../schemas.js';
 import type { ApiDeps } from './context.js';
 
 export const EVENT_KINDS = [
@@ -76,7 +76,7 @@ const EventsQuery = z.strictObject({
   unit: z.string().min(1).max(300).optional().meta({ description: 'Only entries about this unit, e.g. app-web/0' }),
   who: z.string().min(1).max(64).optional().meta({ description: 'Only changes made by this operator (token name)' }),
   since: instant,
-  newest: z.stringbool().optional().meta({ description: 'The newest `limit` entries (still oldest first) instead of the oldest after `after`' }),
+  newest: queryBool('The newest `limit` entries (still oldest first) instead of the oldest after `after`'),
 });
 
 export function eventRoutes({ service }: ApiDeps): ApiRoute[] {
