@@ -37,6 +37,7 @@ interface SetFlags extends ApiFlags {
   cpus?: number;
   mem?: number;
   heap?: number;
+  disk?: number;
   jvmOpts?: string;
   allowUnsatisfiableRolls?: boolean;
   force?: boolean;
@@ -107,6 +108,7 @@ export function register(program: Command): void {
       .option('--cpus <n>', 'broker cpus', positiveNumber)
       .option('--mem <mb>', 'broker memory, MB', positiveNumber)
       .option('--heap <mb>', 'broker heap, MB', positiveNumber)
+      .option('--disk <mb>', 'broker data disk, MB (not for data on persistent volumes: they keep their size)', positiveNumber)
       .option('--jvm-opts <flags>', 'broker JVM flags replacing the GC defaults ("" removes them)')
       .option('--allow-unsatisfiable-rolls <bool>', 'true: rolls may stop a broker of partitions whose replication factor is not above min.insync.replicas (restarts nothing)', booleanWord)
       .option('--force', 'change it even while an earlier roll is still going')
@@ -119,6 +121,7 @@ export function register(program: Command): void {
       if (flags.cpus !== undefined) brokers['cpus'] = flags.cpus;
       if (flags.mem !== undefined) brokers['mem'] = flags.mem;
       if (flags.heap !== undefined) brokers['heap'] = flags.heap;
+      if (flags.disk !== undefined) brokers['disk'] = flags.disk;
       if (flags.jvmOpts !== undefined) brokers['jvmOpts'] = flags.jvmOpts;
       const body: Record<string, unknown> = {};
       if (Object.keys(set).length > 0) body['set'] = set;
